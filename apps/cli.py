@@ -1,0 +1,69 @@
+"""The ``emotive`` command line: thin argument parsing over the pipelines.
+
+User errors (:class:`EmotiveError`) print one line on stderr and exit 2;
+unexpected errors print one line and exit 1 (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+from emotive.conditioning import EmotiveError
+
+
+def _version() -> str:
+    try:
+        return version("emotive")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emotive",
+        description="Generate emotional speech, talking portraits and music, and check them with recognisers.",
+        epilog="Emotion requests: a label (happy, happy:0.6), a mixture (0.7 sad + 0.3 angry), "
+        "a VAD triple (vad(0.5,0.3,0.1)) or free text ('quietly hopeful').",
+    )
+    parser.add_argument("--version", action="version", version=f"emotive {_version()}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from emotive.apps import commands
+
+    for mod in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{mod.name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except EmotiveError as exc:
+        print(f"emotive: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("emotive: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for users; the traceback behind --debug
+        if getattr(args, "debug", False):
+            raise
+        print(f"emotive: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+import json
+
+import pytest
+
+from emotive.apps.bench import runner
+from emotive.apps.bench.runner import BenchResult
+from emotive.conditioning import EmotiveError
+
+
+@pytest.fixture
+def tiny_registry(monkeypatch):
+    reg: dict = {}
+    monkeypatch.setattr(runner, "REGISTRY", reg)
+    monkeypatch.setattr(runner, "discover", lambda: reg)
+
+    @runner.register("tiny", "A tiny benchmark", "test", order=1)
+    def tiny(ctx):
+        r = BenchResult(figures={"accuracy": 0.9, "ms": 12.0})
+        r.target("accuracy", ">=", 0.85)
+        r.target("ms", "<=", 10.0)
+        r.table("rows", ["a", "b"], [[1, 2.5]])
+        return r
+
+    @runner.register("broken", "Fails on purpose", "test", order=2)
+    def broken(ctx):
+        raise RuntimeError("boom")
+
+    return reg
+
+
+def test_runner_writes_report(tmp_path, tiny_registry):
+    rep = runner.run(out_dir=tmp_path)
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data == json.loads(json.dumps(rep, default=str))
+    tiny = data["sections"]["tiny"]
+    assert [t["passed"] for t in tiny["targets"]] == [True, False]
+    assert "boom" in data["sections"]["broken"]["error"]
+    md = (tmp_path / "report.md").read_text()
+    assert "Targets met: 1 / 2" in md and "A tiny benchmark" in md and "**no**" in md
+
+
+def test_only_keeps_other_sections(tmp_path, tiny_registry):
+    runner.run(out_dir=tmp_path)
+    first = json.loads((tmp_path / "report.json").read_text())["sections"]["broken"]["written"]
+    runner.run(["tiny"], out_dir=tmp_path)
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert set(data["sections"]) == {"tiny", "broken"}
+    assert data["sections"]["broken"]["written"] == first
+
+
+def test_unknown_benchmark(tmp_path, tiny_registry):
+    with pytest.raises(EmotiveError, match="Unknown benchmark"):
+        runner.run(["nope"], out_dir=tmp_path)
+
+
+def test_text_prompt_benchmark_is_registered():
+    reg = runner.discover()
+    assert "text-prompts" in reg
+
+
+def test_text_prompt_scoring_counts_correctly():
+    from emotive.apps.bench.benchmarks.text_prompts import score, sign_ok
+    from emotive.conditioning import Emotion
+
+    rows = [
+        {"text": "a", "label": "happy", "valence": 1, "arousal": 1, "category": "x"},
+        {"text": "b", "label": "sad", "valence": -1, "arousal": None, "category": "x"},
+    ]
+    res = score(rows, lambda t: Emotion.parse("happy"))
+    assert res["accuracy"] == 0.5 and res["valence_sign"] == 0.5 and res["arousal_sign"] == 1.0
+    assert sign_ok(0.01, 0) and not sign_ok(0.3, 0) and sign_ok(-0.01, -1) and not sign_ok(0.0, 1)
