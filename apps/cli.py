@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     from emotive.apps import commands
 
     for mod in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if mod.name.startswith("_"):  # helpers and per-modality parts of shared commands
+            continue
         module = importlib.import_module(f"{commands.__name__}.{mod.name}")
         module.register(sub)
     return parser
