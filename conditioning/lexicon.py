@@ -34,7 +34,7 @@ for _label, _weight, _text in (
      "crestfallen, dejected, downcast, disheartened, blue, down, low, lonely, alone, lonesome, hopeless, "
      "hurt, hurting, crying, cry, cried, tears, tearful, weeping, sobbing, mourning, mourn, devastated, "
      "disappointed, disappointing, disappointment, regret, sorry, bummed, bummer, forlorn, woeful, wistful, "
-     "homesick, missing, miss, gutted, empty, numb, broken, died, dead, death, funeral, passed, loss, lost, "
+     "homesick, missing, miss, gutted, empty, numb, broken, died, dead, death, funeral, loss, lost, "
      "sigh, tired, exhausted, drained, weary, defeated"),
     ("angry", 1.0, "angry, anger, angrily, mad, furious, fury, livid, irate, enraged, rage, raging, seething, "
      "fuming, outraged, outrageous, infuriated, infuriating, irritated, irritating, annoyed, annoying, "
@@ -57,6 +57,26 @@ for _label, _weight, _text in (
      "astounded, stunned, shocked, shocking, startled, speechless, dumbfounded, flabbergasted, gobsmacked, "
      "wow, whoa, woah, omg, unexpected, unexpectedly, suddenly, sudden, unbelievable, incredible, "
      "shook, wait, what, really, seriously, jaw, nowhere, twist, blindsided, taken aback, can't believe"),
+    ("happy", 0.9, "delightful, glorious, marvelous, marvellous, splendid, terrific, superb, fabulous, blissed, "
+     "upbeat, sunny, radiant, exuberant, buoyant, jolly, jovial, tickled, overjoyed, victorious, triumphant, "
+     "congrats, congratulations, lucky, adore, adored, enjoying, enjoy, enjoyed, wonderful, yippie, lol, lmao, haha, hahaha"),
+    ("sad", 0.9, "sorrowful, mournful, grieve, grieved, bereaved, blue, downhearted, heavyhearted, dispirited, morose, "
+     "sullen, doleful, unhappily, tragic, tragedy, weep, wept, sob, sobbed, pain, painful, aching, ache, "
+     "abandoned, rejected, unloved, worthless, failure, failed, hopelessness, despair, despairing, pointless, grey"),
+    ("angry", 0.9, "furiously, wrathful, wrath, irritable, grumpy, cranky, ornery, peeved, miffed, riled, livid, "
+     "snapped, snap, infuriate, disrespected, disrespectful, insulted, insulting, offended, offensive, "
+     "cheat, liar, lying, stolen, steal, rude, unforgivable, ugh"),
+    ("fearful", 0.9, "fright, frightful, horrifying, horror, terrify, afraid, scaredy, nervy, edgy, antsy, "
+     "restless, uneasy, ominous, eerie, creeped, hesitant, timid, cowering, quaking, shivering, trembled, "
+     "threat, threatening, attack, unsafe, lurking, stalker, nightmares, phobia"),
+    ("disgusted", 0.9, "distasteful, unsavory, unsavoury, yucky, grimy, greasy, crusty, festering, reeks, reek, "
+     "smelly, stinky, sewage, spit, spat, drool, mucus, pus, scab, germs, germy, unhygienic, contaminated, "
+     "sickened, disgusts, revolts, repels, creepy-crawly, hairball"),
+    ("surprised", 0.9, "astonishment, amazement, disbelief, unforeseen, unannounced, sudden, whoa, wowza, "
+     "omfg, bombshell, revelation, plot, unreal, mindblowing, jawdropping, startling, surprisingly"),
+    ("calm", 0.9, "serenely, tranquilly, peacefully, soothe, restful, lounging, lounge, napping, nap, snuggled, "
+     "snuggle, hammock, sunbathing, strolling, stroll, breeze, unwinding, unwind, relaxation, calmness, ease, "
+     "reassured, secure, safe"),
     ("neutral", 1.0, "meh, okay, ok, fine, whatever, indifferent, neutral, nothing, normal, usual, ordinary, "
      "noted, alright, sure, unremarkable, unbothered, eh, hmm, k, so-so"),
 ):
@@ -91,7 +111,6 @@ _W.update(
         "wait": {"surprised": 0.5},
         "help": {"fearful": 0.6},
         "lost": {"sad": 0.6},
-        "passed": {"sad": 0.5},
         "down": {"sad": 0.7},
         "low": {"sad": 0.6},
         "still": {"calm": 0.4},
@@ -127,6 +146,7 @@ PHRASES = MappingProxyType(
         "feeling blue": {"sad": 1.0},
         "a bit blue": {"sad": 1.0},
         "broke my heart": {"sad": 1.2},
+        "passed away": {"sad": 1.2},
         "heavy heart": {"sad": 1.1},
         "lump in my throat": {"sad": 1.0},
         "fell apart": {"sad": 0.8},
@@ -209,6 +229,50 @@ PHRASES = MappingProxyType(
         "it is what it is": {"neutral": 1.0},
         "nothing special": {"neutral": 1.0},
         "so so": {"neutral": 0.8},
+        # more idioms (general English usage)
+        "tickled pink": {"happy": 1.2}, "on top of the moon": {"happy": 1.2}, "thrilled to bits": {"happy": 1.3},
+        "happy as a clam": {"happy": 1.3}, "grinning from ear to ear": {"happy": 1.3}, "made my day": {"happy": 1.2},
+        "jumping for joy": {"happy": 1.3}, "in high spirits": {"happy": 1.2}, "over the rainbow": {"happy": 1.0},
+        "feel like a million bucks": {"happy": 1.2}, "dream come true": {"happy": 1.2}, "couldn't be happier": {"happy": 1.4},
+        "could not be happier": {"happy": 1.4}, "heart is full": {"happy": 1.1}, "good vibes": {"happy": 1.0},
+        "down in the mouth": {"sad": 1.2}, "heart sank": {"sad": 1.2}, "my heart sank": {"sad": 1.2},
+        "heartbroken": {"sad": 1.2}, "cry my eyes out": {"sad": 1.3}, "cried my eyes out": {"sad": 1.3},
+        "feel like crying": {"sad": 1.2}, "at rock bottom": {"sad": 1.2}, "hit rock bottom": {"sad": 1.2},
+        "world is ending": {"sad": 0.8, "fearful": 0.4}, "the blues": {"sad": 1.1}, "bummed out": {"sad": 1.1},
+        "in tears": {"sad": 1.2}, "falling apart": {"sad": 1.0}, "lost without": {"sad": 1.0},
+        "what's the point": {"sad": 1.0}, "whats the point": {"sad": 1.0}, "gutted": {"sad": 1.1},
+        "fit to be tied": {"angry": 1.3}, "blow a fuse": {"angry": 1.3}, "blew a fuse": {"angry": 1.3},
+        "blow my top": {"angry": 1.3}, "flew off the handle": {"angry": 1.3}, "fly off the handle": {"angry": 1.3},
+        "hopping mad": {"angry": 1.3}, "up in arms": {"angry": 1.2}, "drives me crazy": {"angry": 1.1},
+        "drives me nuts": {"angry": 1.1}, "drove me nuts": {"angry": 1.1}, "gets on my nerves": {"angry": 1.2},
+        "got on my nerves": {"angry": 1.2}, "at my wits end": {"angry": 0.8, "fearful": 0.3},
+        "see red": {"angry": 1.2}, "bent out of shape": {"angry": 1.1}, "ticked off": {"angry": 1.2},
+        "teed off": {"angry": 1.2}, "lose my mind": {"angry": 0.7, "fearful": 0.3}, "are you serious": {"angry": 0.6, "surprised": 0.4},
+        "how dare": {"angry": 1.3}, "sick to death of": {"angry": 1.3}, "not again": {"angry": 0.8},
+        "hair stand on end": {"fearful": 1.3}, "hair stood on end": {"fearful": 1.3}, "chills down my spine": {"fearful": 1.3},
+        "shiver down my spine": {"fearful": 1.2}, "blood ran cold": {"fearful": 1.3}, "heart in my mouth": {"fearful": 1.2},
+        "scared out of my wits": {"fearful": 1.3}, "jumped out of my skin": {"fearful": 1.1}, "on edge": {"fearful": 1.1},
+        "on pins and needles": {"fearful": 1.1}, "white as a sheet": {"fearful": 1.1}, "knees are shaking": {"fearful": 1.2},
+        "frozen with fear": {"fearful": 1.4}, "what if": {"fearful": 0.6}, "freaking out": {"fearful": 1.1},
+        "freaked out": {"fearful": 1.0}, "sweating bullets": {"fearful": 1.2}, "cold feet": {"fearful": 1.0},
+        "keep me up at night": {"fearful": 1.0}, "keeps me up at night": {"fearful": 1.0},
+        "sick to my stomach": {"disgusted": 1.2}, "made my skin crawl": {"disgusted": 0.9, "fearful": 0.3},
+        "makes my skin crawl": {"disgusted": 0.9, "fearful": 0.3}, "stomach turned": {"disgusted": 1.2},
+        "can't stand": {"disgusted": 0.7, "angry": 0.5}, "cant stand": {"disgusted": 0.7, "angry": 0.5},
+        "left a bad taste": {"disgusted": 1.1}, "bad taste in my mouth": {"disgusted": 1.1}, "want to gag": {"disgusted": 1.2},
+        "grossed out": {"disgusted": 1.3},
+        "bolt from the blue": {"surprised": 1.3}, "took me by surprise": {"surprised": 1.3}, "blew my mind": {"surprised": 1.2},
+        "mind blown": {"surprised": 1.2}, "lost for words": {"surprised": 1.1}, "at a loss for words": {"surprised": 1.1},
+        "eyes popped": {"surprised": 1.2}, "never saw it coming": {"surprised": 1.3}, "did not see that coming": {"surprised": 1.3},
+        "who would have thought": {"surprised": 1.1}, "of all things": {"surprised": 0.7}, "you're kidding": {"surprised": 1.0},
+        "you are kidding": {"surprised": 1.0}, "knock me down": {"surprised": 1.0}, "bowled over": {"surprised": 1.1},
+        "cool as a cucumber": {"calm": 1.3}, "calm as a millpond": {"calm": 1.3}, "weight off my shoulders": {"calm": 1.2},
+        "weight off my mind": {"calm": 1.2}, "kick back": {"calm": 1.0}, "kicking back": {"calm": 1.0},
+        "winding down": {"calm": 1.1}, "wind down": {"calm": 1.0}, "at one with": {"calm": 1.0}, "in my element": {"calm": 0.6, "happy": 0.5},
+        "nothing to worry about": {"calm": 1.1}, "all is well": {"calm": 1.1}, "peace and quiet": {"calm": 1.3},
+        "go with the flow": {"calm": 1.1}, "chill vibes": {"calm": 1.2}, "laid back": {"calm": 1.2},
+        "not bad": {"neutral": 0.7, "happy": 0.3}, "could be worse": {"neutral": 0.8}, "same old": {"neutral": 1.0},
+        "business as usual": {"neutral": 1.0}, "for your information": {"neutral": 0.8}, "fair enough": {"neutral": 0.9},
     }
 )
 

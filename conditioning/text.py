@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib.resources
 import importlib.util
 import json
+import math
 import re
 import threading
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from emotive.conditioning.labels import LABEL_INDEX, LABELS, NUM_LABELS
 
 _TOKEN_RE = re.compile(r"[a-z]+(?:'[a-z]+)?|[.,;:!?]")
 _PUNCT = frozenset(".,;:!?")
+_AUX = frozenset(["is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "would", "could", "should", "will", "can"])
 
 # NRC's ten classes onto ours. Trust and anticipation are weak, indirect cues.
 _NRC_TO_OURS = {
@@ -47,10 +49,14 @@ _NRC_TO_OURS = {
     "surprise": {"surprised": 0.7},
     "trust": {"calm": 0.25},
     "anticipation": {"happy": 0.15, "fearful": 0.05},
-    "positive": {"happy": 0.2, "calm": 0.15},
-    "negative": {"sad": 0.12, "angry": 0.08, "fearful": 0.05},
 }
-_NRC_WEIGHT = 0.5  # NRC entries count half as much as emotive's own lexicon
+_NRC_DISCRETE = frozenset({"joy", "sadness", "anger", "fear", "disgust", "surprise"})
+# NRC entries count less than emotive's own lexicon: many are associations
+# ("watch" -> fear, "found" -> joy), not words people use to name a feeling.
+_NRC_WEIGHT = 0.3
+# Cosine similarity (MiniLM, best emotional label) below which text reads as
+# non-emotional; the gate is a logistic around it (width 0.025).
+_NEUTRAL_SIM = 0.27
 
 
 def _normalise_text(text: str) -> str:
@@ -89,7 +95,8 @@ class TextEmotionResolver:
         self._emoji_keys: list[str] = sorted(lx.EMOJI, key=len, reverse=True)
         self._model = None
         self._tokenizer = None
-        self._desc_emb = None  # [L, n_desc, 384]
+        self._desc_emb = None  # [n_desc, 384]
+        self._desc_ranges: list[tuple[int, int]] = []  # rows of each label in _desc_emb
 
     # ------------------------------------------------------------- loading
     def _load_lexicons(self) -> None:
@@ -102,6 +109,8 @@ class TextEmotionResolver:
             if path.is_file():
                 raw = json.loads(path.read_text())
                 for word, classes in raw.items():
+                    if not _NRC_DISCRETE.intersection(classes):
+                        continue  # only positive/negative/trust/anticipation: too vague
                     dist: dict[str, float] = {}
                     for c in classes:
                         for k, v in _NRC_TO_OURS.get(c, {}).items():
@@ -138,9 +147,12 @@ class TextEmotionResolver:
         descs = _descriptions()
         texts = [d for label in LABELS for d in descs[label]]
         self._tokenizer, self._model = tok, model
-        emb = self._embed(texts)
-        n = len(descs[LABELS[0]])
-        self._desc_emb = emb.reshape(NUM_LABELS, n, -1)
+        self._desc_emb = self._embed(texts)  # [n_desc, 384], grouped by label
+        owner, start = [], 0
+        for label in LABELS:
+            owner.append((start, start + len(descs[label])))
+            start += len(descs[label])
+        self._desc_ranges = owner
 
     def _embed(self, texts: list[str]):
         import torch
@@ -172,7 +184,12 @@ class TextEmotionResolver:
         from rapidfuzz import fuzz, process
 
         best = process.extractOne(squeezed, self._emotion_vocab, scorer=fuzz.ratio, score_cutoff=80)
-        return best[0] if best else squeezed
+        if best is None:
+            return squeezed
+        cand = best[0]
+        if squeezed.startswith(cand) or cand.startswith(squeezed):
+            return squeezed  # an inflection ("departs" ~ "depart"), not a misspelling
+        return cand
 
     def _lexicon_hits(self, toks: list[str]) -> list[_Hit]:
         assert self._phrases is not None and self._nrc is not None
@@ -203,6 +220,7 @@ class TextEmotionResolver:
 
     def _apply_modifiers(self, toks: list[str], hits: list[_Hit]) -> None:
         hit_pos = {h.pos for h in hits}
+        question = "?" in toks
         for h in hits:
             mod = 1.0
             neg = False
@@ -217,10 +235,16 @@ class TextEmotionResolver:
                     break  # another emotion word owns what precedes it
                 if t in lx.NEGATORS or t == "not":
                     nxt = toks[j + 1 : j + 4]
+                    prev = toks[j - 1] if j > 0 else "."
+                    clause_start = j <= 1 or prev in _PUNCT or (j >= 2 and toks[j - 2] in _PUNCT)
                     if t == "never" and len(nxt) >= 2 and nxt[0] in ("been", "felt", "was", "seen") and nxt[1] in (
                         "so", "this", "more", "as", "that"
                     ):
-                        mod *= 1.5
+                        mod *= 1.5  # "never been so happy": an intensifier
+                    elif nxt and nxt[0] in ("stop", "help"):
+                        mod *= 1.3  # "can't stop smiling", "couldn't help laughing"
+                    elif t == "not" and prev in _AUX and clause_start and question:
+                        pass  # rhetorical "isn't this the best day ever?"
                     else:
                         neg = not neg
                         if "longer" in nxt or "anymore" in toks[h.pos + 1 : h.pos + 3]:
@@ -301,9 +325,9 @@ class TextEmotionResolver:
             import torch
 
             e = self._embed([text])[0]
-            sims = torch.einsum("d,lnd->ln", e, self._desc_emb)
-            per_label = sims.topk(2, dim=1).values.mean(1)
-            top_sim = float(per_label.max())
+            sims = self._desc_emb @ e
+            per_label = torch.stack([sims[a:b].topk(2).values.mean() for a, b in self._desc_ranges])
+            top_sim = float(per_label[1:].max())  # best *emotional* label
             emb = torch.softmax(per_label / 0.035, dim=0).tolist()
 
         if mass > 0:
@@ -321,6 +345,15 @@ class TextEmotionResolver:
             probs[LABEL_INDEX["neutral"]] = 1.0
         total = sum(probs)
         probs = [p / total for p in probs]
+        # Neutral gate: text that resembles no emotional description and has
+        # little lexical evidence is non-emotional ("The bus leaves at 6").
+        curated = sum(h.weight * h.modifier for h in hits if h.weight > _NRC_WEIGHT) + sum(
+            sum(d.values()) for d in emoji_hits
+        )
+        if emb is not None:
+            gate = 1.0 / (1.0 + math.exp((top_sim - _NEUTRAL_SIM) / 0.025)) * max(0.0, 1.0 - curated)
+            probs = [(1 - gate) * p for p in probs]
+            probs[LABEL_INDEX["neutral"]] += gate
 
         # intensity: strongest hit's modifier, exclamations, capitals
         if hits:
