@@ -1,0 +1,127 @@
+"""Emotion -> FACS action units -> ARKit blendshapes.
+
+Prototypes: the EMFACS emotion predictions (Friesen & Ekman 1983, EMFACS-7;
+Ekman & Friesen 1978, *Facial Action Coding System*), as tabulated in the FACS
+Investigator's Guide (Ekman, Friesen & Hager 2002, Table 10-1 "prototypes"):
+
+==========  ==========================  ========================================
+label       action units (prototype)    notes
+==========  ==========================  ========================================
+happy       6 + 12                      Duchenne smile
+sad         1 + 4 + 15 (+ 17)           inner brows up and together, corners down
+surprised   1 + 2 + 5B + 26             brows up, lids wide (slight), jaw drop
+fearful     1 + 2 + 4 + 5 + 7 + 20 + 26 raised *and* drawn brows, lips stretched
+angry       4 + 5 + 7 + 23 (+ 24)       brows down, glare, lips tightened/pressed
+disgusted   9 + 15 + 16 (+ 10)          nose wrinkle, upper lip up, lower lip down
+neutral     —
+calm        12A + 43A                   not an EMFACS emotion: our choice — a trace
+                                        smile and slightly relaxed lids (low arousal,
+                                        positive valence; Russell 1980 circumplex)
+==========  ==========================  ========================================
+
+FACS intensities A..E (trace .. maximum) are mapped to 0.2, 0.4, 0.6, 0.8, 1.0;
+unmarked AUs are taken at C-D (0.7).
+
+AU -> ARKit: our reading of Apple's ``ARFaceAnchor.BlendShapeLocation``
+descriptions against the FACS AU definitions (Ekman, Friesen & Hager 2002) —
+e.g. ``browInnerUp`` "upward movement of the inner portion of both eyebrows" = AU1,
+``mouthSmileLeft`` "upward movement of the left corner of the mouth" = AU12,
+``noseSneerLeft`` "raising of the left side of the nose around the nostril" = AU9.
+The table is :data:`AU_TO_ARKIT`; AU6 and AU9 also drive a fraction of the
+neighbouring shapes they visibly move (eye squint, brow lowering).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emotive.conditioning import LABELS, Emotion
+from emotive.evaluators.face.blendshapes import BLENDSHAPE_INDEX, NUM_BLENDSHAPES
+
+FACS_INTENSITY = {"A": 0.2, "B": 0.4, "C": 0.6, "D": 0.8, "E": 1.0}
+DEFAULT_AU_INTENSITY = 0.7
+
+AU_NAMES = {
+    1: "inner brow raiser", 2: "outer brow raiser", 4: "brow lowerer", 5: "upper lid raiser",
+    6: "cheek raiser", 7: "lid tightener", 9: "nose wrinkler", 10: "upper lip raiser",
+    12: "lip corner puller", 14: "dimpler", 15: "lip corner depressor", 16: "lower lip depressor",
+    17: "chin raiser", 20: "lip stretcher", 23: "lip tightener", 24: "lip pressor", 25: "lips part",
+    26: "jaw drop", 27: "mouth stretch", 43: "eyes closed",
+}  # fmt: skip
+
+
+def _lr(name: str, w: float = 1.0) -> dict[str, float]:
+    return {name + "Left": w, name + "Right": w}
+
+
+AU_TO_ARKIT: dict[int, dict[str, float]] = {
+    1: {"browInnerUp": 1.0},
+    2: _lr("browOuterUp"),
+    4: _lr("browDown"),
+    5: _lr("eyeWide"),
+    6: {**_lr("cheekSquint"), **_lr("eyeSquint", 0.4)},
+    7: _lr("eyeSquint"),
+    9: {**_lr("noseSneer"), **_lr("browDown", 0.3)},
+    10: _lr("mouthUpperUp"),
+    12: _lr("mouthSmile"),
+    14: _lr("mouthDimple"),
+    15: _lr("mouthFrown"),
+    16: _lr("mouthLowerDown"),
+    17: {"mouthShrugLower": 1.0},
+    20: _lr("mouthStretch"),
+    23: {**_lr("mouthPress", 0.5), "mouthRollLower": 0.2, "mouthRollUpper": 0.2},
+    24: _lr("mouthPress"),
+    25: {"jawOpen": 0.08, **_lr("mouthLowerDown", 0.2)},
+    26: {"jawOpen": 0.45},
+    27: {"jawOpen": 1.0},
+    43: _lr("eyeBlink"),
+}
+
+
+def _aus(spec: str) -> dict[int, float]:
+    """'1+2+5B+26' -> {1: 0.7, 2: 0.7, 5: 0.4, 26: 0.7}."""
+    out = {}
+    for tok in spec.split("+"):
+        tok = tok.strip()
+        letter = tok[-1] if tok[-1] in FACS_INTENSITY else None
+        au = int(tok[:-1] if letter else tok)
+        out[au] = FACS_INTENSITY[letter] if letter else DEFAULT_AU_INTENSITY
+    return out
+
+
+PROTOTYPES: dict[str, dict[int, float]] = {
+    "neutral": {},
+    "calm": _aus("12A+43A"),
+    "happy": _aus("6+12D"),
+    "sad": _aus("1D+4+15D+17B"),
+    "angry": _aus("4D+5B+7+23+24B"),
+    "fearful": _aus("1+2+4+5+7B+20+26B"),
+    "disgusted": _aus("9+10B+15+16B"),
+    "surprised": _aus("1D+2D+5B+26"),
+}
+assert set(PROTOTYPES) == set(LABELS)
+
+
+def au_vector(aus: dict[int, float]) -> np.ndarray:
+    """Action-unit intensities {AU: 0..1} -> ARKit blendshapes [52] (clipped to [0, 1])."""
+    v = np.zeros(NUM_BLENDSHAPES, np.float32)
+    for au, a in aus.items():
+        for name, w in AU_TO_ARKIT[au].items():
+            v[BLENDSHAPE_INDEX[name]] += a * w
+    return np.clip(v, 0.0, 1.0)
+
+
+PROTOTYPE_BLENDSHAPES: dict[str, np.ndarray] = {k: au_vector(v) for k, v in PROTOTYPES.items()}
+
+
+def expression_blendshapes(emotion: Emotion | str) -> np.ndarray:
+    """The static expression [52] of an emotion: sum_l p_l * prototype_l, scaled by intensity.
+
+    A mixture ("0.6 happy + 0.4 surprised") blends prototypes by its label
+    distribution; ``happy:0.5`` is half the prototype's displacement.
+    """
+    e = Emotion.parse(emotion) if isinstance(emotion, str) else emotion
+    v = np.zeros(NUM_BLENDSHAPES, np.float32)
+    for label, p in zip(LABELS, e.probs):
+        v += p * PROTOTYPE_BLENDSHAPES[label]
+    return np.clip(v * e.intensity, 0.0, 1.0)
