@@ -1,0 +1,26 @@
+"""``emotive demo``: serve the Gradio demo page (offline, on 127.0.0.1:7860 by default)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="open the web demo: every generator and evaluator in one page",
+        description="Serve the Gradio demo: a shared emotion panel and one tab per available generator. "
+        "Runs offline; stop it with Ctrl+C.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--no-warm-up", dest="warm", action="store_false",
+                   help="do not preload models in the background (the first request loads them)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from emotive.apps.demo.app import launch  # gradio loads only for this command
+
+    launch(host=args.host, port=args.port, block=True, warm=args.warm)
+    return 0

@@ -1,0 +1,150 @@
+"""Build and launch the demo page: the shared emotion panel above one tab per available generator.
+
+``build_app()`` returns the ``gr.Blocks`` (nothing loaded yet, start-up stays
+fast); ``launch()`` starts the server, then warms the text resolver and each
+tab's models in a background thread so the page is interactive at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+import gradio as gr
+
+from . import ux
+from .panel import build_panel, resolve_for_panel
+from .tabs import TabInfo, discover
+
+log = logging.getLogger("emotive.demo")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+HEADER = (
+    "# emotive\n"
+    "One emotion request drives speech, talking portraits and music; recognisers check what came out. "
+    "**1.** Set the emotion below (a label, a point in valence-arousal space, or words). "
+    "**2.** Pick a tab and press its button; each result comes with the evaluator's verdict."
+)
+CSS = """
+#emotion-panel {padding: 4px;}
+footer {visibility: visible;}
+"""
+
+
+@dataclass
+class DemoApp:
+    """The built page and what went into it."""
+
+    blocks: gr.Blocks
+    tabs: list[TabInfo] = field(default_factory=list)
+
+    @property
+    def shown(self) -> list[TabInfo]:
+        return [t for t in self.tabs if t.available]
+
+    @property
+    def hidden(self) -> list[TabInfo]:
+        return [t for t in self.tabs if not t.available]
+
+
+def _footer(app_tabs: list[TabInfo]) -> str:
+    lines = [ux.limits_note("audio", "image") + " One heavy job runs at a time; others wait in the queue."]
+    hidden = [t for t in app_tabs if not t.available]
+    if hidden:
+        lines.append("Not shown yet: " + "; ".join(f"**{t.title}** ({t.reason})" for t in hidden) + ".")
+    lines.append("Offline: nothing here contacts the internet. API: see “Use via API” at the bottom of the page.")
+    return "\n\n".join(lines)
+
+
+def build_app(tabs: list[TabInfo] | None = None) -> DemoApp:
+    """Discover the tabs and build the page (call :func:`launch` or ``.blocks.launch`` to serve it)."""
+    tabs = discover() if tabs is None else tabs
+    with gr.Blocks(title="emotive demo", analytics_enabled=False) as blocks:
+        gr.Markdown(HEADER, elem_id="header")
+        panel = build_panel()
+        with gr.Tabs(elem_id="tabs"):
+            for tab in tabs:
+                if not tab.available:
+                    continue
+                with gr.Tab(tab.title, id=tab.name, elem_id=f"tab-{tab.name}"):
+                    tab.module.build(panel)
+        gr.Markdown(_footer(tabs), elem_id="footer-notes")
+        blocks.load(resolve_for_panel, panel.inputs, panel.outputs, api_visibility="private",
+                    show_progress="hidden")
+    blocks.queue(default_concurrency_limit=ux.LIGHT_LIMIT, max_size=ux.QUEUE_MAX_SIZE)
+    return DemoApp(blocks, tabs)
+
+
+def warm_up(app: DemoApp) -> None:
+    """Load the text resolver and every shown tab's models (runs in a background thread)."""
+    t0 = time.perf_counter()
+    from emotive.conditioning.text import default_resolver
+
+    try:
+        default_resolver().warm_up()
+    except Exception:  # the page still works for labels and VAD; text requests will report the problem
+        log.exception("warming up the text resolver failed")
+    for tab in app.shown:
+        fn = getattr(tab.module, "warm_up", None)
+        if fn is None:
+            continue
+        try:
+            fn()
+        except Exception:
+            log.exception("warming up tab %s failed", tab.name)
+    log.info("demo warm-up done in %.1f s", time.perf_counter() - t0)
+    print(f"emotive demo: models warmed up in {time.perf_counter() - t0:.1f} s", flush=True)
+
+
+def port_free(host: str, port: int) -> bool:
+    """True if ``host:port`` can be bound now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def launch(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, block: bool = True, warm: bool = True) -> DemoApp:
+    """Serve the demo on ``http://host:port`` (offline, analytics off); blocks unless ``block=False``."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    if not 1 <= port <= 65535:
+        raise ux.DemoInputError(f"--port must be in 1-65535, got {port}.")
+    if not port_free(host, port):
+        raise ux.DemoInputError(f"Port {port} on {host} is in use (another demo running?); pass --port N.")
+    t0 = time.perf_counter()
+    app = build_app()
+    app.blocks.launch(
+        server_name=host,
+        server_port=port,
+        prevent_thread_lock=True,
+        show_error=True,  # messages of input-processing errors (never tracebacks) reach API callers
+        max_file_size=ux.LIMITS.gradio_max_file_size,
+        ssr_mode=False,
+        pwa=False,
+        mcp_server=False,
+        enable_monitoring=False,
+        allowed_paths=[str(ux.output_dir())],
+        css=CSS,
+        quiet=True,
+    )
+    shown = ", ".join(t.title for t in app.shown) or "none"
+    print(f"emotive demo: serving http://{host}:{port} (tabs: {shown}; built in {time.perf_counter() - t0:.1f} s)",
+          flush=True)
+    if warm:
+        threading.Thread(target=warm_up, args=(app,), name="emotive-warm-up", daemon=True).start()
+    if block:
+        try:
+            app.blocks.block_thread()
+        finally:
+            app.blocks.close()
+    return app

@@ -1,0 +1,243 @@
+"""UX rules shared by every demo tab, as code: error mapping, limits, seeds, output files.
+
+* :func:`user_errors` wraps an event handler: an :class:`EmotiveError` becomes a
+  ``gr.Error`` carrying its message; anything else becomes a short ``gr.Error``
+  naming the exception type, with the traceback going to the server log only.
+  The page never shows a traceback and the worker survives.
+* :data:`LIMITS` holds the upload limits; :func:`limits_note` states them in the UI
+  and :func:`check_audio_upload` / :func:`check_image_upload` enforce them.
+* :func:`seed_input` + :func:`generator_for` give every generator tab the same seed control.
+* :data:`HEAVY` is the ``concurrency_id`` every generator event shares, so only
+  :data:`HEAVY_LIMIT` heavy job runs at a time on a small machine.
+* :func:`output_file` gives a fresh path for a downloadable result, written via
+  ``atomic_output`` (never half-written).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import math
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from emotive.conditioning import EmotiveError
+from emotive.conditioning.files import atomic_output
+
+log = logging.getLogger("emotive.demo")
+
+HEAVY = "emotive-heavy"
+"""``concurrency_id`` shared by all generator/evaluator events (model inference)."""
+HEAVY_LIMIT = 1
+"""Heavy jobs at a time: one, because the reference machine has 2 CPU cores."""
+LIGHT_LIMIT = 4
+"""Default concurrency for light events (emotion resolution, plots)."""
+QUEUE_MAX_SIZE = 32
+"""Requests waiting in the queue before new ones are refused with a message."""
+MAX_SEED = 2**31 - 1
+
+
+class DemoInputError(EmotiveError, ValueError):
+    """Bad input to a demo tab (empty fields, out-of-range numbers, bad uploads)."""
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """Limits on user uploads, enforced by the server and stated in the UI."""
+
+    max_megabytes: float = 20.0
+    """Any upload; gradio itself refuses bigger files (``launch(max_file_size=...)``)."""
+    max_audio_seconds: float = 30.0
+    """Longest audio clip a tab accepts (speech/voice conversion/portrait work scales with it)."""
+    max_image_pixels: int = 2048 * 2048
+    """Largest portrait (4.2 megapixels); the face pipeline downsizes anyway."""
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_megabytes * 1024 * 1024)
+
+    @property
+    def gradio_max_file_size(self) -> str:
+        return f"{self.max_megabytes:g}mb"
+
+
+LIMITS = UploadLimits()
+
+
+def limits_note(*kinds: str) -> str:
+    """One Markdown line stating the upload limits for ``kinds`` ("audio", "image", "file")."""
+    parts = [f"files up to {LIMITS.max_megabytes:g} MB"]
+    if "audio" in kinds:
+        parts.append(f"audio up to {LIMITS.max_audio_seconds:g} s (WAV, FLAC, OGG, MP3)")
+    if "image" in kinds:
+        side = int(math.sqrt(LIMITS.max_image_pixels))
+        parts.append(f"images up to {LIMITS.max_image_pixels / 1e6:.1f} megapixels (e.g. {side}x{side}; PNG, JPEG)")
+    return "**Upload limits:** " + "; ".join(parts) + "."
+
+
+def _check_size(path: str | Path | None, what: str) -> Path:
+    if path is None or str(path) == "":
+        raise DemoInputError(f"No {what} was given: upload or record one first.")
+    p = Path(path)
+    if not p.is_file():
+        raise DemoInputError(f"The uploaded {what} could not be found on the server; upload it again.")
+    size = p.stat().st_size
+    if size == 0:
+        raise DemoInputError(f"The uploaded {what} is empty.")
+    if size > LIMITS.max_bytes:
+        raise DemoInputError(
+            f"The uploaded {what} is {size / 1024 / 1024:.1f} MB; the limit is {LIMITS.max_megabytes:g} MB."
+        )
+    return p
+
+
+def check_audio_upload(path: str | Path | None) -> tuple[float, int]:
+    """Validate an uploaded audio file; returns (duration in seconds, sample rate in Hz)."""
+    import soundfile as sf
+
+    p = _check_size(path, "audio file")
+    try:
+        info = sf.info(str(p))
+    except Exception as exc:  # libsndfile raises its own error types for non-audio
+        raise DemoInputError(
+            f"'{p.name}' is not an audio file that can be read (use WAV, FLAC, OGG or MP3)."
+        ) from exc
+    duration = float(info.frames) / float(info.samplerate) if info.samplerate else 0.0
+    if duration <= 0:
+        raise DemoInputError(f"'{p.name}' contains no audio.")
+    if duration > LIMITS.max_audio_seconds:
+        raise DemoInputError(
+            f"'{p.name}' is {duration:.1f} s long; the limit is {LIMITS.max_audio_seconds:g} s. Trim it first."
+        )
+    return duration, int(info.samplerate)
+
+
+def check_image_upload(path: str | Path | None) -> tuple[int, int]:
+    """Validate an uploaded image; returns (width, height) in pixels."""
+    from PIL import Image, UnidentifiedImageError
+
+    p = _check_size(path, "image")
+    try:
+        with Image.open(p) as im:
+            width, height = im.size
+            im.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise DemoInputError(f"'{p.name}' is not an image that can be read (use PNG or JPEG).") from exc
+    if width * height > LIMITS.max_image_pixels:
+        raise DemoInputError(
+            f"'{p.name}' is {width}x{height} ({width * height / 1e6:.1f} megapixels); the limit is "
+            f"{LIMITS.max_image_pixels / 1e6:.1f} megapixels. Downsize it first."
+        )
+    return width, height
+
+
+# ------------------------------------------------------------------ seeds
+def seed_input(value: int = 0, elem_id: str | None = None) -> gr.Number:
+    """The seed box every generator tab shows (same seed + same inputs = same output)."""
+    return gr.Number(
+        value=value,
+        precision=0,
+        minimum=0,
+        maximum=MAX_SEED,
+        label="Seed",
+        info="Same seed and inputs give the same output; change it for another take.",
+        elem_id=elem_id,
+    )
+
+
+def check_seed(seed: Any) -> int:
+    """A seed from the UI or the API as an int in [0, 2**31-1]; raises DemoInputError otherwise."""
+    try:
+        value = float(seed)
+    except (TypeError, ValueError) as exc:
+        raise DemoInputError(f"The seed must be a whole number, got {seed!r}.") from exc
+    if not math.isfinite(value) or value != int(value) or not 0 <= value <= MAX_SEED:
+        raise DemoInputError(f"The seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}.")
+    return int(value)
+
+
+def generator_for(seed: Any):
+    """A CPU ``torch.Generator`` seeded from the UI's seed (all randomness goes through it)."""
+    import torch
+
+    return torch.Generator().manual_seed(check_seed(seed))
+
+
+# ------------------------------------------------------------------ errors
+_INTERNAL = "Something went wrong inside the demo ({name}). The server log has the details; try other input."
+
+
+def to_gr_error(exc: BaseException) -> gr.Error:
+    """The ``gr.Error`` the page shows for ``exc`` (never a traceback)."""
+    if isinstance(exc, gr.Error):
+        return exc
+    if isinstance(exc, EmotiveError):
+        return gr.Error(str(exc), title="Please check the input", print_exception=False)
+    return gr.Error(_INTERNAL.format(name=type(exc).__name__), title="Internal error", print_exception=False)
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Decorate an event handler so that every failure reaches the page as a ``gr.Error``.
+
+    Works for plain functions and generator functions (streaming handlers).
+    ``functools.wraps`` keeps the signature, so ``progress=gr.Progress()`` still works.
+    """
+
+    def convert(exc: Exception) -> gr.Error:
+        if not isinstance(exc, gr.Error | EmotiveError):
+            log.exception("demo handler %s failed", getattr(fn, "__name__", fn))
+        return to_gr_error(exc)
+
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def gen_wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as exc:
+                raise convert(exc) from None
+
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise convert(exc) from None
+
+    return wrapper
+
+
+# ------------------------------------------------------------------ files
+_OUT_ROOT: Path | None = None
+
+
+def output_dir() -> Path:
+    """This process's folder for downloadable results (under the system temp folder)."""
+    global _OUT_ROOT
+    if _OUT_ROOT is None:
+        _OUT_ROOT = Path(tempfile.mkdtemp(prefix="emotive-demo-"))
+    return _OUT_ROOT
+
+
+def output_file(name: str) -> Path:
+    """A fresh path ``<output_dir>/<unique>/<name>`` for one result; write it with ``atomic_output``."""
+    folder = output_dir() / uuid.uuid4().hex[:12]
+    folder.mkdir(parents=True)
+    return folder / name
+
+
+def write_text_output(name: str, text: str) -> Path:
+    """Write ``text`` to a fresh download file atomically; returns its path."""
+    path = output_file(name)
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path

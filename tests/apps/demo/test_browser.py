@@ -1,0 +1,156 @@
+"""Debian's Chromium (headless, through Playwright) drives the running demo like a user.
+
+Opens the page, uses the emotion panel, runs each tab's first example
+(``BROWSER_CASE`` in the tab module), checks that the outputs have content,
+sends bad input, and saves screenshots to test-artifacts/. Never runs
+``playwright install``: the browser is the system's ``chromium``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from emotive.apps.demo.tabs import discover
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+TIMEOUT_MS = 60_000
+INTERACTIVE_LIMIT_S = 30.0  # the target is 10 s on an idle machine; this bound tolerates a shared, busy one
+
+# Content check for an output element: a loaded image, a media source, a filled table or a file link.
+HAS_CONTENT = """(id) => {
+  const el = document.getElementById(id);
+  if (!el) return "";
+  const img = el.querySelector("img");
+  if (img && img.complete && img.naturalWidth > 0) return "image";
+  const media = el.querySelector("audio, video");
+  if (media && (media.currentSrc || media.src)) return "media";
+  const cells = Array.from(el.querySelectorAll("td, [role=gridcell]")).filter(c => c.innerText.trim());
+  if (cells.length) return "table";
+  const link = el.querySelector("a[href]");
+  if (link && link.getAttribute("href")) return "link";
+  return "";
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser tests need it")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def session(browser, demo_server):
+    """One page for the module, with every non-local request recorded (the demo must work offline)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith((demo_server.url, "data:", "blob:")) else outside.append(r.url))
+    t0 = time.perf_counter()
+    page.goto(demo_server.url)
+    page.wait_for_selector("#emotion-plot img")
+    page.locator("#emotion-label input").first.wait_for(state="visible")
+    load_s = time.perf_counter() - t0
+    yield page, outside, load_s
+    page.close()
+
+
+def shot(page, artifacts_dir: Path, name: str) -> Path:
+    path = artifacts_dir / f"demo-{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def no_traceback(page) -> None:
+    text = page.inner_text("body")
+    assert "Traceback" not in text and 'File "' not in text, text[:2000]
+
+
+def test_page_interactive_and_offline(session, demo_server, artifacts_dir):
+    page, outside, load_s = session
+    total = demo_server.serving_after_s + load_s
+    (artifacts_dir / "demo-timing.json").write_text(json.dumps(
+        {"spawn_to_http_s": round(demo_server.serving_after_s, 2), "page_load_to_interactive_s": round(load_s, 2),
+         "total_s": round(total, 2)}, indent=2))
+    assert total <= INTERACTIVE_LIMIT_S, f"page interactive after {total:.1f} s"
+    assert page.locator("#emotion-request textarea, #emotion-request input").first.input_value() == "happy:0.8"
+    assert "happy" in page.inner_text("#emotion-summary")
+    shot(page, artifacts_dir, "start")
+    assert not outside, f"the page requested outside resources: {outside[:5]}"
+
+
+def test_panel_follows_text_and_vad(session, artifacts_dir):
+    page, outside, _ = session
+    request = page.locator("#emotion-request textarea, #emotion-request input").first
+    page.locator("#emotion-mode").get_by_text("Text", exact=True).click()
+    box = page.locator("#emotion-text textarea, #emotion-text input").first
+    box.fill("a trembling, fearful whisper")
+    box.press("Enter")
+    page.wait_for_function(
+        "() => (document.querySelector('#emotion-request textarea, #emotion-request input') || {}).value"
+        "?.includes('src=text')"
+    )
+    assert "fearful" in page.inner_text("#emotion-summary")
+    shot(page, artifacts_dir, "panel-text")
+    page.locator("#emotion-mode").get_by_text("VAD", exact=True).click()
+    page.wait_for_function(
+        "() => (document.querySelector('#emotion-request textarea, #emotion-request input') || {}).value"
+        "?.startsWith('vad(')"
+    )
+    assert request.input_value() == "vad(0.6, 0.4, 0.2)"
+    page.locator("#emotion-mode").get_by_text("Label", exact=True).click()
+    page.wait_for_function(
+        "() => (document.querySelector('#emotion-request textarea, #emotion-request input') || {}).value === 'happy:0.8'"
+    )
+    no_traceback(page)
+    assert not outside
+
+
+def test_every_tab_runs_its_example(session, artifacts_dir):
+    page, outside, _ = session
+    tabs = [t for t in discover() if t.available]
+    assert tabs, "no tab is available"
+    for tab in tabs:
+        case = getattr(tab.module, "BROWSER_CASE", None)
+        assert case, f"tab {tab.name} has no BROWSER_CASE"
+        page.locator(f"#tab-{tab.name}-button").click()
+        page.locator(f"#{case['examples']} button").first.click()
+        page.locator(f"#{case['run']}").click()
+        for out in case["outputs"]:
+            page.wait_for_function(HAS_CONTENT, arg=out)
+        kinds = {out: page.evaluate(HAS_CONTENT, out) for out in case["outputs"]}
+        assert all(kinds.values()), kinds
+        no_traceback(page)
+        shot(page, artifacts_dir, f"tab-{tab.name}")
+    assert not outside
+
+
+def test_bad_input_shows_a_message(session, artifacts_dir, demo_server):
+    page, outside, _ = session
+    page.locator("#tab-explorer-button").click()
+    page.locator("#explorer-prompts textarea").fill("   ")
+    page.locator("#explorer-run").click()
+    toast = page.get_by_text("Type at least one prompt", exact=False).first
+    toast.wait_for(state="visible")
+    no_traceback(page)
+    shot(page, artifacts_dir, "bad-input")
+    # the app keeps serving: the same button works again with good input
+    page.locator("#explorer-prompts textarea").fill("furious about the delay")
+    page.locator("#explorer-run").click()
+    page.wait_for_function("() => document.querySelector('#explorer-table')?.innerText.includes('angry')")
+    assert demo_server.alive()
+    assert not outside
