@@ -1,0 +1,41 @@
+"""``emotive evaluate speech file.wav --emotion happy [--text "..."]``: emotion verdict (+ WER/CER)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subsub: argparse._SubParsersAction) -> None:
+    p = subsub.add_parser(
+        "speech",
+        help="recognise the emotion of a speech WAV (8 labels + VAD), with WER/CER when --text is given",
+        description="Speech emotion recogniser (shipped weights) + Whisper tiny.en intelligibility.",
+    )
+    p.add_argument("file", help="speech WAV")
+    p.add_argument("--emotion", "-e", help="the requested emotion (for MATCH / NO MATCH)")
+    p.add_argument("--text", help="what the speech says: adds WER and CER")
+    p.add_argument("--reference", nargs="+", help="other recordings of the same voice (speaker normalisation; better accuracy)")
+    p.add_argument("--model", help="recogniser folder (default: shipped)")
+    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from emotive.conditioning import LABELS
+    from emotive.evaluators.speech.ser import SpeechEmotionRecognizer
+
+    torch.set_num_threads(1)
+    ser = SpeechEmotionRecognizer.from_pretrained(args.model)
+    v = ser.evaluate(args.file, args.emotion, text=args.text, reference=args.reference)
+    if args.json:
+        print(v.to_json(indent=2))
+        return 0
+    print(v.summary())
+    for name, p in zip(LABELS, v.probs):
+        print(f"  {name:<10} {p:6.1%} {'█' * round(p * 30)}")
+    print(f"VAD         valence {v.vad[0]:+.2f}  arousal {v.vad[1]:+.2f}  dominance {v.vad[2]:+.2f}")
+    if "transcript" in v.figures:
+        print(f"transcript  {v.figures['transcript']}")
+    return 0

