@@ -224,7 +224,7 @@ def verdict_chart(verdict: Verdict) -> Figure:
                       label="requested")
         ax_va.annotate("", (pv, pa), xytext=(tv, ta),
                        arrowprops={"arrowstyle": "->", "color": "#555555", "lw": 1.0}, zorder=3)
-    ax_va.legend(loc="lower left", fontsize=7, frameon=False)
+    ax_va.legend(loc="lower left", fontsize=7, frameon=True, framealpha=0.95, edgecolor="none")
     ax_f.axis("off")
     rows = verdict_rows(verdict.figures)
     if rows:

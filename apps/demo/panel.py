@@ -118,6 +118,16 @@ def resolve_for_panel(
 
 
 @ux.user_errors
+def _live_update(
+    mode: str, label: str, valence: float, arousal: float, dominance: float, text: str, intensity: float
+) -> tuple[Any, str, Any]:
+    """Like :func:`resolve_for_panel`, but Text mode with no text yet is a hint, not an error."""
+    if mode == "Text" and not (text or "").strip():
+        return gr.update(), "_Type a description of the emotion and press Enter._", gr.update()
+    return panel_outputs(resolve_emotion(mode, label, valence, arousal, dominance, text, intensity))
+
+
+@ux.user_errors
 def _sync_request(
     mode: str, label: str, valence: float, arousal: float, dominance: float, text: str, intensity: float
 ) -> str:
@@ -249,16 +259,25 @@ def build_panel() -> EmotionPanel:
     panel = EmotionPanel(mode, label, valence, arousal, dominance, text, intensity, request, summary, plot)
     mode.change(_show_for_mode, mode, [label_group, vad_group, text_group, intensity], api_visibility="private",
                 queue=False, show_progress="hidden")
-    gr.on(
-        [mode.change, label.change, valence.change, arousal.change, dominance.change, text.submit, text.blur,
-         intensity.change],
+    live = {
+        "fn": _live_update,
+        "inputs": panel.inputs,
+        "outputs": panel.outputs,
+        "show_progress": "minimal",
+        "concurrency_limit": ux.LIGHT_LIMIT,
+        "concurrency_id": "emotion-panel",
+    }
+    # Moving a control re-resolves at once; switching to Text with an empty box only asks for text.
+    gr.on([mode.change, label.change, valence.change, arousal.change, dominance.change, text.blur,
+           intensity.change], trigger_mode="always_last", api_visibility="private", **live)
+    # Enter in the text box is the public endpoint: strict, an empty prompt is an error.
+    text.submit(
         resolve_for_panel,
         panel.inputs,
         panel.outputs,
         api_name="resolve_emotion",
         api_description="Resolve the emotion panel's inputs (mode, label, valence, arousal, dominance, text, "
         "intensity) into the canonical emotion request, a summary and a figure.",
-        trigger_mode="always_last",
         show_progress="minimal",
         concurrency_limit=ux.LIGHT_LIMIT,
         concurrency_id="emotion-panel",

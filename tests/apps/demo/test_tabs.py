@@ -1,0 +1,103 @@
+"""Tab discovery: available tabs are built, the rest are listed with a reason, nothing breaks the page."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import textwrap
+
+import pytest
+
+from emotive.apps.demo.app import build_app
+from emotive.apps.demo.tabs import REQUIRED, discover
+
+MODULES = {
+    "alpha": """
+        import gradio as gr
+        TITLE = "Alpha"
+        ORDER = 20
+        API_NAMES = ("alpha_run",)
+        def available():
+            return True
+        def build(panel):
+            box = gr.Textbox(label="alpha in")
+            out = gr.Textbox(label="alpha out")
+            btn = gr.Button("Go")
+            panel.bind(btn.click, lambda text, request: f"{text}|{request}", [box], [out], api_name="alpha_run")
+    """,
+    "beta": """
+        TITLE = "Beta"
+        ORDER = 10
+        REQUIRES = "the beta weights (run emotive train beta)"
+        def available():
+            return False
+        def build(panel):
+            raise AssertionError("an unavailable tab must not be built")
+    """,
+    "broken": "import emotive.generators.does_not_exist\n",
+    "raising": """
+        TITLE = "Raising"
+        ORDER = 5
+        def available():
+            raise RuntimeError("weights corrupt")
+        def build(panel):
+            raise AssertionError("must not be built")
+    """,
+    "incomplete": "TITLE = 'Incomplete'\nORDER = 1\n",
+    "_helpers": "raise AssertionError('private modules are not imported')\n",
+}
+
+
+@pytest.fixture
+def fake_tabs(tmp_path, monkeypatch):
+    pkg = tmp_path / "emotive_fake_tabs"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for name, src in MODULES.items():
+        (pkg / f"{name}.py").write_text(textwrap.dedent(src))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("emotive_fake_tabs")
+    yield module
+    for name in [n for n in sys.modules if n.startswith("emotive_fake_tabs")]:
+        del sys.modules[name]
+
+
+def test_discover_sorts_and_explains(fake_tabs):
+    tabs = {t.name: t for t in discover(fake_tabs)}
+    assert "_helpers" not in tabs
+    assert set(tabs) == {"alpha", "beta", "broken", "raising", "incomplete"}
+    assert [t.name for t in discover(fake_tabs) if t.available] == ["alpha"]
+    assert tabs["alpha"].api_names == ("alpha_run",) and tabs["alpha"].title == "Alpha"
+    assert tabs["beta"].reason == "the beta weights (run emotive train beta)"
+    assert "failed to import" in tabs["broken"].reason and "does_not_exist" in tabs["broken"].reason
+    assert "weights corrupt" in tabs["raising"].reason
+    assert "lacks available, build" in tabs["incomplete"].reason
+    ordered = [t.name for t in discover(fake_tabs)]
+    assert ordered.index("raising") < ordered.index("beta") < ordered.index("alpha")
+
+
+def test_build_app_shows_available_tabs_and_lists_the_rest(fake_tabs):
+    app = build_app(discover(fake_tabs))
+    assert [t.name for t in app.shown] == ["alpha"]
+    config = app.blocks.get_config_file()
+    labels = [c.get("props", {}).get("label") for c in config["components"]]
+    assert "Alpha" in labels and "Beta" not in labels
+    footer = next(c["props"]["value"] for c in config["components"] if c.get("props", {}).get("elem_id") == "footer-notes")
+    assert "**Beta** (the beta weights (run emotive train beta))" in footer
+    api_names = {d.get("api_name") for d in config["dependencies"] if d.get("api_visibility", "public") == "public"}
+    assert {"resolve_emotion", "alpha_run"} <= api_names
+
+
+def test_real_tabs_follow_the_protocol():
+    tabs = discover()
+    names = [t.name for t in tabs]
+    assert "explorer" in names
+    for tab in tabs:
+        assert tab.module is not None, tab.reason
+        for attr in REQUIRED:
+            assert hasattr(tab.module, attr), (tab.name, attr)
+        if tab.available:
+            assert tab.api_names, f"{tab.name} declares no API_NAMES"
+            assert set(getattr(tab.module, "API_CASES", {})) == set(tab.api_names), tab.name
+            case = getattr(tab.module, "BROWSER_CASE", None)
+            assert case and {"examples", "run", "outputs"} <= set(case), tab.name
