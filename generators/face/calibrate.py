@@ -1,0 +1,122 @@
+"""Measure the rig against MediaPipe: how strongly does a commanded blendshape read back?
+
+``calibrate_gains`` renders each blendshape alone at several strengths on a set of
+portraits, re-reads every frame with MediaPipe's blendshape model (the same
+model that produced the portrait's own reading), and fits per shape the gain
+that brings the mean re-read response at half command (:data:`LEVEL`) near :data:`TARGET_RESPONSE`
+(clipped to [0.6, 1.6], Left/Right pairs sharing one gain; a few rounds, since the response is not linear in the
+displacement). Shapes MediaPipe barely reads (mean response < 0.04 at half command even at the
+largest gain; e.g. ``mouthFrown``, ``cheekSquint``) keep their anatomical gain:
+making them huge to please one model would distort the face.
+
+Writes ``rig_gains.json`` beside the rig ({"gains", "response", "portraits",
+"command"}), shipped as package data and read by :func:`rig.calibrated_gains`.
+Reproduce: ``python -m emotive.generators.face.calibrate``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from emotive.evaluators.face.analysis import FaceAnalyzer
+from emotive.evaluators.face.blendshapes import BLENDSHAPE_INDEX, MEDIAPIPE_MISSING
+from emotive.generators.face import rig
+from emotive.generators.face.render import PortraitRenderer, prepare_portrait
+
+TARGET_RESPONSE = 0.4
+LEVEL = 0.5
+"""Shapes are calibrated at half strength, the range speech and moderate expressions use
+(a full-strength command can saturate or fold the reading)."""
+CALIBRATED = (
+    "jawOpen", "mouthSmileLeft", "mouthSmileRight", "browInnerUp", "browDownLeft", "browDownRight",
+    "browOuterUpLeft", "browOuterUpRight", "eyeBlinkLeft", "eyeBlinkRight", "eyeWideLeft", "eyeWideRight",
+    "eyeSquintLeft", "eyeSquintRight", "mouthPucker", "mouthFunnel", "mouthStretchLeft", "mouthStretchRight",
+    "mouthUpperUpLeft", "mouthUpperUpRight", "mouthLowerDownLeft", "mouthLowerDownRight",
+    "mouthFrownLeft", "mouthFrownRight", "mouthPressLeft", "mouthPressRight", "noseSneerLeft", "noseSneerRight",
+    "cheekSquintLeft", "cheekSquintRight", "mouthRollLower", "mouthRollUpper", "mouthShrugLower",
+)  # fmt: skip
+GAIN_RANGE = (0.6, 1.6)
+"""Gains stay within anatomical plausibility: the rig's base magnitudes come from facial anatomy,
+the calibration only corrects them, it does not exaggerate a face to please one reader."""
+
+
+def _pair(name: str) -> str:
+    """Left/Right shapes share one gain (the face stays symmetric): key without the side."""
+    for side in ("Left", "Right"):
+        if name.endswith(side):
+            return name[: -len(side)]
+    return name
+
+
+def default_portraits() -> list:
+    """Permissively licensed portraits shipped in installed packages."""
+    import matplotlib.cbook
+    import skimage.data
+
+    return [skimage.data.astronaut(), matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)]
+
+
+def measure(names=CALIBRATED, portraits=None, size: int = 256, level: float = LEVEL) -> dict[str, float]:
+    """Mean re-read response (read at ``level`` minus read at 0) per shape, with the current gains."""
+    portraits = portraits if portraits is not None else default_portraits()
+    out: dict[str, list[float]] = {n: [] for n in names}
+    with FaceAnalyzer(min_face_px=32) as fa:
+        for src in portraits:
+            r = PortraitRenderer(prepare_portrait(src, size, analyzer=fa))
+            base = fa.analyze(r.render_frame(np.zeros(52, np.float32))).blendshapes
+            for n in names:
+                b = np.zeros(52, np.float32)
+                b[BLENDSHAPE_INDEX[n]] = level
+                read = fa.analyze(r.render_frame(b)).blendshapes
+                out[n].append(float(read[BLENDSHAPE_INDEX[n]] - base[BLENDSHAPE_INDEX[n]]))
+    return {n: float(np.mean(v)) for n, v in out.items()}
+
+
+def calibrate_gains(rounds: int = 3, size: int = 256, path: Path | None = None) -> dict:
+    """Fit per-shape gains (see module docstring) and write ``rig_gains.json``; returns its content."""
+    path = path or Path(rig.__file__).with_name("rig_gains.json")
+    gains: dict[str, float] = {n: 1.0 for n in CALIBRATED if n not in MEDIAPIPE_MISSING}
+    response: dict[str, float] = {}
+
+    def pair_mean(resp: dict[str, float]) -> dict[str, float]:
+        groups: dict[str, list[float]] = {}
+        for n, v in resp.items():
+            groups.setdefault(_pair(n), []).append(v)
+        return {n: float(np.mean(groups[_pair(n)])) for n in resp}
+
+    for _ in range(rounds):
+        rig.calibrated_gains.cache_clear()
+        path.write_text(json.dumps({"gains": gains}))
+        response = pair_mean(measure(tuple(gains), size=size))
+        for n, resp in response.items():
+            factor = TARGET_RESPONSE / max(resp, 0.05)
+            gains[n] = float(np.clip(gains[n] * factor**0.7, *GAIN_RANGE))
+    rig.calibrated_gains.cache_clear()
+    path.write_text(json.dumps({"gains": gains}))
+    response = measure(tuple(gains), size=size)
+    paired = pair_mean(response)
+    weak = sorted(n for n, v in paired.items() if v < 0.04)
+    for n in weak:  # MediaPipe does not read these: keep the anatomical magnitude
+        gains[n] = 1.0
+    doc = {
+        "gains": {k: round(v, 3) for k, v in gains.items()},
+        "response_at_half_command": {k: round(v, 3) for k, v in response.items()},
+        "not_read_by_mediapipe": weak,
+        "portraits": ["skimage.data.astronaut", "matplotlib sample grace_hopper.jpg"],
+        "size": size,
+        "target_response": TARGET_RESPONSE,
+        "command": "python -m emotive.generators.face.calibrate",
+    }
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+    rig.calibrated_gains.cache_clear()
+    return doc
+
+
+if __name__ == "__main__":
+    import torch
+
+    torch.set_num_threads(1)
+    print(json.dumps(calibrate_gains(), indent=1))

@@ -1,0 +1,123 @@
+"""Rig and renderer: displacements go where the blendshape says, MediaPipe reads them back, speed, MP4."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import skimage.data
+
+from emotive.evaluators.face.analysis import FaceAnalyzer
+from emotive.evaluators.face.blendshapes import BLENDSHAPE_INDEX as I
+from emotive.generators.face.motion import FaceMotion
+from emotive.generators.face.render import PortraitRenderer, prepare_portrait, write_video
+from emotive.generators.face.rig import CHIN, LOWER_INNER, UPPER_OUTER
+
+
+@pytest.fixture(scope="module")
+def fa():
+    with FaceAnalyzer(min_face_px=32) as a:
+        yield a
+
+
+@pytest.fixture(scope="module")
+def renderer(fa):
+    return PortraitRenderer(prepare_portrait(skimage.data.astronaut(), 256, analyzer=fa))
+
+
+def _bs(**kw) -> np.ndarray:
+    b = np.zeros(52, np.float32)
+    for k, v in kw.items():
+        b[I[k]] = v
+    return b
+
+
+def test_prepare_portrait(renderer):
+    p = renderer.portrait
+    assert p.image.shape == (256, 256, 3) and p.face.landmarks.shape == (478, 3)
+    assert 60 < p.face.face_width < 200  # the crop frames the head
+
+
+def test_rig_directions(renderer):
+    rig = renderer.rig
+    neutral = rig.landmarks(_bs())
+    jaw = rig.landmarks(_bs(jawOpen=1.0))
+    assert jaw[CHIN, 1] - neutral[CHIN, 1] > 0.3 * rig.frame.iod  # chin drops
+    assert abs(jaw[UPPER_OUTER[5], 1] - neutral[UPPER_OUTER[5], 1]) < 0.02 * rig.frame.iod  # upper lip stays
+    smile = rig.landmarks(_bs(mouthSmileLeft=1.0, mouthSmileRight=1.0))
+    left = max(UPPER_OUTER[0], UPPER_OUTER[-1], key=lambda i: neutral[i, 0])
+    assert (
+        smile[left, 1] < neutral[left, 1] - 1 and smile[left, 0] > neutral[left, 0] + 1
+    )  # corner up and out
+    # Neutralisation: a command of 0 closes the photo's parted lips.
+    assert renderer._mouth_gap(neutral[:, :2]) < 0.2 * max(renderer.rest_gap, 1.0) + 0.5
+    # Head pose: pitch moves the nose relative to the eyes, translation shifts everything.
+    moved = rig.landmarks(_bs(), translation=(1.0, 0.0, 0.0))
+    assert np.allclose(moved[:, 0] - neutral[:, 0], rig.px_per_cm, atol=1e-3)
+
+
+def test_rig_read_back_by_mediapipe(renderer, fa):
+    """The rig is honest: MediaPipe's blendshape model reads the commanded shapes back, monotonically."""
+    base = fa.analyze(renderer.render_frame(_bs())).blendshapes
+    for name in ("jawOpen", "mouthSmileLeft", "browInnerUp", "browDownRight", "eyeBlinkRight"):
+        reads = [
+            fa.analyze(renderer.render_frame(_bs(**{name: c}))).blendshapes[I[name]] for c in (0.0, 0.5, 1.0)
+        ]
+        assert reads[2] > reads[0] + 0.1, (name, reads)
+        assert reads[2] >= reads[1] - 0.02, (name, reads)
+    assert base[I["mouthSmileLeft"]] < 0.3  # the astronaut's own smile (0.9) is removed at command 0
+
+
+def test_head_pose_read_back(renderer, fa):
+    rest = fa.analyze(renderer.render_frame(_bs())).pose
+    for axis, angle in ((0, 8.0), (1, 8.0), (2, 8.0)):
+        rot = [0.0, 0.0, 0.0]
+        rot[axis] = angle
+        pose = fa.analyze(renderer.render_frame(_bs(), rotation=rot)).pose
+        delta = pose[axis] - rest[axis]
+        assert 0.4 * angle < delta < 1.6 * angle, (axis, delta)
+
+
+def test_render_speed_and_static_background(renderer):
+    rng = np.random.default_rng(0)
+    frames = [rng.uniform(0, 0.6, 52).astype(np.float32) for _ in range(25)]
+    t = time.perf_counter()
+    out = [renderer.render_frame(b, (2.0, -2.0, 1.0)) for b in frames]
+    fps = len(frames) / (time.perf_counter() - t)
+    assert fps > 15, fps  # target 25 fps at 256 px on a quiet machine; margin for shared CI cores
+    img = renderer.image
+    # Background corners and the region far from the face stay put.
+    for f in out[:3]:
+        assert np.array_equal(f[:20, :20], img[:20, :20]) and np.array_equal(f[-20:, -20:], img[-20:, -20:])
+
+
+def test_mouth_interior_is_painted_when_open(renderer):
+    closed = renderer.render_frame(_bs())
+    opened = renderer.render_frame(_bs(jawOpen=0.8))
+    pts = renderer.rig.landmarks(_bs(jawOpen=0.8))
+    inner = pts[list(LOWER_INNER[3:8]), :2].mean(axis=0) - np.array([0, 0.15 * renderer.rig.frame.iod])
+    x, y = np.round(inner).astype(int)
+    patch_open = opened[y - 2 : y + 3, x - 2 : x + 3].astype(float).mean()
+    patch_closed = closed[y - 2 : y + 3, x - 2 : x + 3].astype(float).mean()
+    assert abs(patch_open - patch_closed) > 15  # cavity/tongue, not skin
+
+
+def test_write_video(renderer, tmp_path):
+    import imageio_ffmpeg
+    import soundfile as sf
+
+    motion = FaceMotion.zeros(12)
+    motion.blendshapes[:, I["jawOpen"]] = np.linspace(0, 0.6, 12)
+    wav = tmp_path / "a.wav"
+    sf.write(wav, 0.1 * np.sin(np.arange(8000) / 16000 * 2 * np.pi * 220), 16000)
+    out = write_video(renderer.render(motion), tmp_path / "t.mp4", audio_path=wav)
+    assert out.stat().st_size > 1000
+    reader = imageio_ffmpeg.read_frames(str(out))
+    meta = reader.__next__()
+    n = sum(1 for _ in reader)
+    assert meta["size"] == (256, 256) and n == 12 and meta["fps"] == pytest.approx(25)
+    assert meta.get("audio_codec") in (None, "aac") or "aac" in str(meta)
+    with pytest.raises(Exception, match="already exists"):
+        write_video(renderer.render(motion), out)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".t.mp4")]  # no temp files left
