@@ -101,3 +101,18 @@ def test_real_tabs_follow_the_protocol():
             assert set(getattr(tab.module, "API_CASES", {})) == set(tab.api_names), tab.name
             case = getattr(tab.module, "BROWSER_CASE", None)
             assert case and {"examples", "run", "outputs"} <= set(case), tab.name
+
+
+def test_panel_bind_resyncs_the_emotion_then_runs_in_the_heavy_slot(fake_tabs):
+    from emotive.apps.demo import ux
+
+    app = build_app(discover(fake_tabs))
+    deps = {d["api_name"]: d for d in app.blocks.get_config_file()["dependencies"]}
+    run, sync = deps["alpha_run"], deps["_sync_request"]
+    assert sync["api_visibility"] == "private" and len(sync["inputs"]) == 7
+    request_id = sync["outputs"][0]
+    assert run["trigger_after"] == sync["id"] and run["trigger_only_on_success"]
+    assert run["inputs"][-1] == request_id  # the handler gets the freshly resolved request last
+    fn = app.blocks.fns[run["id"]]
+    assert fn.concurrency_id == ux.HEAVY and fn.concurrency_limit == ux.HEAVY_LIMIT
+    assert fn.fn("text", "happy:0.5") == "text|happy:0.5"
