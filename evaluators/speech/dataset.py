@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emotive.conditioning import LABEL_INDEX, LABELS, EmotiveError
+from emotive.conditioning import LABELS, EmotiveError
+from emotive.conditioning.labels import LABEL_INDEX
 from emotive.evaluators.speech.features import DIM, utterance_features
 
 

@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+
+from emotive.conditioning import LABELS, VAD_CENTROIDS
+from emotive.evaluators.speech.features import DIM
+from emotive.evaluators.speech.ser import (
+    PRETRAINED,
+    SERConfig,
+    SpeechEmotionRecognizer,
+    ccc,
+    load,
+    predict,
+    save,
+    train_ser,
+)
+
+
+def synthetic(n_per=30, speakers=("a", "b", "c"), seed=0):
+    """Each label shifts a few features; each speaker adds its own offset to everything."""
+    rng = np.random.default_rng(seed)
+    dirs = rng.normal(0, 1, (len(LABELS), DIM))
+    X, y, v, s = [], [], [], []
+    for spk in speakers:
+        off = rng.normal(0, 3, DIM)
+        for li, lab in enumerate(LABELS):
+            X.append(off + 1.5 * dirs[li] + rng.normal(0, 0.5, (n_per, DIM)))
+            y += [li] * n_per
+            v += [VAD_CENTROIDS[lab]] * n_per
+            s += [spk] * n_per
+    return np.concatenate(X).astype(np.float32), np.array(y), np.array(v, np.float32), s
+
+
+def test_train_predict_save_load(tmp_path):
+    X, y, v, s = synthetic()
+    cfg = SERConfig(epochs=150, hidden=32)
+    m = train_ser(X, y, v, s, cfg)
+    # a seen speaker without reference
+    Xt2, yt2, vt2, _ = synthetic(n_per=10, speakers=("a",), seed=0)
+    probs, vad = predict(m, Xt2, None)
+    assert (probs.argmax(1) == yt2).mean() > 0.9
+    # an unseen speaker (new offset): the speaker reference (its unlabeled mean) recovers it
+    X3, y3, _, s3 = synthetic(n_per=10, speakers=("a", "b", "c", "d"), seed=0)
+    d = np.asarray(s3) == "d"
+    acc_ref = (predict(m, X3[d], X3[d].mean(0))[0].argmax(1) == y3[d]).mean()
+    acc_none = (predict(m, X3[d], None)[0].argmax(1) == y3[d]).mean()
+    assert acc_ref > 0.9 and acc_ref > acc_none
+    assert probs.shape == (len(Xt2), 8) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    assert ccc(vad[:, 1], vt2[:, 1]) > 0.7
+    save(m, cfg, tmp_path / "ser", card="# card\n")
+    m2 = load(tmp_path / "ser")
+    p2, _ = predict(m2, Xt2, Xt2.mean(0))
+    p1, _ = predict(m, Xt2, Xt2.mean(0))
+    assert np.allclose(p1, p2, atol=1e-6)
+
+
+def test_ccc():
+    a = np.linspace(-1, 1, 50)
+    assert ccc(a, a) == pytest.approx(1.0)
+    assert ccc(a, a + 0.5) < 0.9
+    assert ccc(a, -a) == pytest.approx(-1.0)
+
+
+@pytest.mark.pretrained
+def test_shipped_recogniser_on_speech(tmp_path):
+    import shutil
+
+    if shutil.which("flite") is None:
+        pytest.skip("flite is not installed")
+    if not (PRETRAINED / "model.safetensors").exists():
+        pytest.fail("shipped recogniser missing: run `emotive train speech-ser`")
+    from emotive.generators.speech.prosody import ProsodyPipeline
+    from emotive.generators.speech.voices import render
+
+    r = render("awb", ["The ferry rocked gently as it left the harbour.", "Please leave the blue folder on the shelf."])
+    ser = SpeechEmotionRecognizer.from_pretrained()
+    pipe = ProsodyPipeline()
+    outs = {lab: [pipe(x.audio / np.sqrt(np.mean(x.audio**2)) * 0.05, 16000, emotion=lab).audio for x in r] for lab in ("angry", "sad")}
+    ref = ser.reference_mean([(a, 16000) for v in outs.values() for a in v])
+    v_ang = ser.evaluate(outs["angry"][0], "angry", sr=16000, reference=ref)
+    v_sad = ser.evaluate(outs["sad"][0], "sad", sr=16000, reference=ref)
+    assert v_ang.vad[1] > v_sad.vad[1]  # arousal ordering
+    assert v_ang.probs[LABELS.index("angry")] > v_sad.probs[LABELS.index("angry")]
+    assert v_ang.to_dict()["modality"] == "speech"
