@@ -36,7 +36,9 @@ BLINKS_PER_MIN_TALKING = 26.0  # Bentivoglio et al. 1997 (conversation)
 BLINK_CLOSE_S = 0.10  # Stern et al. 1984: fast closing ...
 BLINK_OPEN_S = 0.20  # ... slower reopening
 HEAD_DOWN_SIGN = 1.0
-"""Sign of ``pitch`` that lowers the head (chin down): +x rotation brings the top of the head toward the camera."""
+"""Sign of ``pitch`` that lowers the head (chin down) in MediaPipe's pose convention (+x rotation brings the
+top of the head toward the camera), checked by rendering: a positive pitch moves the eyes down in the frame and
+MediaPipe re-reads the rendered pose with the same sign (tests/generators/face/test_render.py)."""
 
 _I = BLENDSHAPE_INDEX
 _MOUTH_SHAPES = [i for n, i in _I.items() if n.startswith(("mouth", "jaw"))]
@@ -221,11 +223,11 @@ def synthesize_motion(
     amp = style.head_gain * (1.0 + 0.6 * arousal)
     nod = _bandpass_energy(energy, fps)
     nod = nod / (np.abs(nod).max() + 1e-6)
-    pitch = amp * (2.5 * nod * HEAD_DOWN_SIGN + 1.2 * _smooth_noise(rng, n, 2.0, fps))
+    pitch = amp * (2.0 * nod * HEAD_DOWN_SIGN + 1.0 * _smooth_noise(rng, n, 2.0, fps))
     yaw = amp * 2.0 * _smooth_noise(rng, n, 2.5, fps)
     roll = amp * 1.0 * _smooth_noise(rng, n, 3.0, fps)
     # Posture (Busso et al. 2007): head lowered in sadness, raised in surprise, chin down in anger.
-    posture = {"sad": 6.0, "angry": 2.5, "surprised": -3.0, "fearful": 1.5, "happy": -1.0}
+    posture = {"sad": 4.0, "angry": 2.0, "surprised": -2.5, "fearful": 1.5, "happy": -1.0}
     pitch += (
         HEAD_DOWN_SIGN
         * sum(posture.get(lbl, 0.0) * p for lbl, p in zip(LABELS, e.probs))

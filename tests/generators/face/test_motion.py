@@ -183,9 +183,10 @@ def test_procedural_emotion_and_blinks():
     assert 8 <= onsets <= 30  # ~17/min at rest (Bentivoglio et al. 1997)
     sad = synthesize_motion(ph[:1], "sad", duration=5.0, rng=5, style=MotionStyle())
     happy = synthesize_motion(ph[:1], "happy", duration=5.0, rng=5, style=MotionStyle())
-    assert (
-        sad.curve("headPitch")[50:].mean() > happy.curve("headPitch")[50:].mean() + 3
-    )  # head lowered when sad
+    from emotive.generators.face.procedural import HEAD_DOWN_SIGN
+
+    lowered = HEAD_DOWN_SIGN * (sad.curve("headPitch")[50:].mean() - happy.curve("headPitch")[50:].mean())
+    assert lowered > 2.5  # head lowered when sad (Busso et al. 2007)
     assert happy.curve("mouthSmileLeft")[50:].mean() > 0.5 > sad.curve("mouthSmileLeft")[50:].mean()
 
 

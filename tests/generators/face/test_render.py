@@ -71,6 +71,12 @@ def test_rig_read_back_by_mediapipe(renderer, fa):
 
 def test_head_pose_read_back(renderer, fa):
     rest = fa.analyze(renderer.render_frame(_bs())).pose
+    from emotive.generators.face.procedural import HEAD_DOWN_SIGN
+
+    eyes = list(range(468, 478))
+    down = renderer.rig.landmarks(_bs(), rotation=(HEAD_DOWN_SIGN * 8.0, 0.0, 0.0))
+    up = renderer.rig.landmarks(_bs(), rotation=(-HEAD_DOWN_SIGN * 8.0, 0.0, 0.0))
+    assert down[eyes, 1].mean() > up[eyes, 1].mean() + 1  # a lowered head moves the eyes down in the frame
     for axis, angle in ((0, 8.0), (1, 8.0), (2, 8.0)):
         rot = [0.0, 0.0, 0.0]
         rot[axis] = angle

@@ -1,0 +1,67 @@
+"""End to end: speech WAV + emotion + portrait -> MP4 (procedural motion), and bad inputs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import skimage.data
+import soundfile as sf
+
+from emotive.conditioning import EmotiveError
+from emotive.generators.face.motion import FaceMotion
+from emotive.generators.face.talking import AudioInputError, animate, load_speech
+
+TEXT = "Hello there. How are you today?"
+
+
+@pytest.fixture(scope="module")
+def speech_wav(tmp_path_factory):
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        pytest.skip("espeak-ng not installed")
+    p = tmp_path_factory.mktemp("speech") / "hello.wav"
+    subprocess.run([exe, "-v", "en-us", "-w", str(p), TEXT], check=True)
+    return p
+
+
+def test_animate_with_text(speech_wav, tmp_path):
+    out = tmp_path / "talk.mp4"
+    res = animate(skimage.data.astronaut(), speech_wav, out, emotion="happy", text=TEXT,
+                  motion_out=tmp_path / "m.csv")  # fmt: skip
+    assert out.exists() and out.stat().st_size > 5000 and res.timing == "text"
+    assert res.motion_source == "procedural"
+    dur = sf.info(str(speech_wav)).duration
+    assert abs(res.motion.duration - dur) < 0.1
+    m = FaceMotion.load(tmp_path / "m.csv")
+    assert m.num_frames == res.motion.num_frames and m.curve("jawOpen").max() > 0.2
+    assert m.curve("mouthSmileLeft")[30:].mean() > 0.4
+    # Existing outputs are refused before any work.
+    with pytest.raises(EmotiveError, match="already exists"):
+        animate(skimage.data.astronaut(), speech_wav, out, text=TEXT)
+
+
+def test_bad_audio(tmp_path):
+    with pytest.raises(AudioInputError, match="does not exist"):
+        load_speech(tmp_path / "none.wav")
+    txt = tmp_path / "notes.wav"
+    txt.write_text("not audio")
+    with pytest.raises(AudioInputError, match="not a readable audio"):
+        load_speech(txt)
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(16000, np.float32), 16000)
+    with pytest.raises(AudioInputError, match="silent"):
+        load_speech(silent)
+    long = tmp_path / "long.wav"
+    sf.write(long, np.zeros(8000 * 301, np.int16), 8000)  # 5 min 1 s: over the documented limit
+    with pytest.raises(AudioInputError, match="limit is 5 minutes"):
+        load_speech(long)
+
+
+def test_bad_portrait_writes_nothing(speech_wav, tmp_path):
+    out = tmp_path / "x.mp4"
+    with pytest.raises(EmotiveError, match="No face"):
+        animate(skimage.data.coffee(), speech_wav, out, text=TEXT)
+    assert list(tmp_path.iterdir()) == []
