@@ -1,8 +1,10 @@
 """Build and launch the demo page: the shared emotion panel above one tab per available generator.
 
 ``build_app()`` returns the ``gr.Blocks`` (nothing loaded yet, start-up stays
-fast); ``launch()`` starts the server, then warms the text resolver and each
-tab's models in a background thread so the page is interactive at once.
+fast); ``launch()`` starts the server; the text resolver and each tab's
+models then load in a background thread, started when the first page has
+loaded (or after :data:`WARM_UP_DELAY_S`), so loading them does not compete
+with serving the first page.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ log = logging.getLogger("emotive.demo")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
+WARM_UP_DELAY_S = 12.0
+"""Start the warm-up after this long even if no page was opened (API-only use)."""
 HEADER = (
     "# emotive\n"
     "One emotion request drives speech, talking portraits and music; recognisers check what came out. "
@@ -42,6 +46,8 @@ class DemoApp:
 
     blocks: gr.Blocks
     tabs: list[TabInfo] = field(default_factory=list)
+    warm_up_started: threading.Event = field(default_factory=threading.Event)
+    warm_up_enabled: bool = False
 
     @property
     def shown(self) -> list[TabInfo]:
@@ -74,10 +80,31 @@ def build_app(tabs: list[TabInfo] | None = None) -> DemoApp:
                 with gr.Tab(tab.title, id=tab.name, elem_id=f"tab-{tab.name}"):
                     tab.module.build(panel)
         gr.Markdown(_footer(tabs), elem_id="footer-notes")
-        blocks.load(resolve_for_panel, panel.inputs, panel.outputs, api_visibility="private",
-                    show_progress="hidden")
+    app = DemoApp(blocks, tabs)
+
+    def first_view(*values: object) -> tuple:
+        out = resolve_for_panel(*values)
+        start_warm_up(app)  # the page is drawn: now load the models
+        return out
+
+    with blocks:
+        blocks.load(first_view, panel.inputs, panel.outputs, api_visibility="private", show_progress="hidden")
     blocks.queue(default_concurrency_limit=ux.LIGHT_LIMIT, max_size=ux.QUEUE_MAX_SIZE)
-    return DemoApp(blocks, tabs)
+    return app
+
+
+def start_warm_up(app: DemoApp) -> None:
+    """Start :func:`warm_up` in a background thread, once, if the app was launched with warm-up."""
+    if not app.warm_up_enabled or app.warm_up_started.is_set():
+        return
+    with _WARM_LOCK:
+        if app.warm_up_started.is_set():
+            return
+        app.warm_up_started.set()
+    threading.Thread(target=warm_up, args=(app,), name="emotive-warm-up", daemon=True).start()
+
+
+_WARM_LOCK = threading.Lock()
 
 
 def warm_up(app: DemoApp) -> None:
@@ -141,7 +168,10 @@ def launch(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, block: bool = Tru
     print(f"emotive demo: serving http://{host}:{port} (tabs: {shown}; built in {time.perf_counter() - t0:.1f} s)",
           flush=True)
     if warm:
-        threading.Thread(target=warm_up, args=(app,), name="emotive-warm-up", daemon=True).start()
+        app.warm_up_enabled = True
+        timer = threading.Timer(WARM_UP_DELAY_S, start_warm_up, args=(app,))
+        timer.daemon = True
+        timer.start()
     if block:
         try:
             app.blocks.block_thread()

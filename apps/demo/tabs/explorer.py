@@ -23,6 +23,8 @@ TITLE = "Emotion explorer"
 ORDER = 90
 API_NAMES = ("explore",)
 MAX_PROMPTS = 8
+WEAK_CONFIDENCE = 0.4
+"""Below this resolver confidence a prompt gets a warning: its emotional cues are weak."""
 
 EXAMPLES = [
     ["a trembling, fearful whisper\nquietly hopeful\nfurious about the delay\nnot happy at all"],
@@ -83,6 +85,10 @@ def explore(prompts: str, progress: gr.Progress = gr.Progress()) -> tuple[Any, l
 
     lines = split_prompts(prompts)
     emotions = resolve_prompts(lines, progress)
+    weak = [str(i + 1) for i, e in enumerate(emotions) if e.source == "text" and e.confidence < WEAK_CONFIDENCE]
+    if weak:
+        gr.Warning(f"Prompt {', '.join(weak)}: few emotional cues, so the result is uncertain "
+                   f"(confidence below {WEAK_CONFIDENCE}).")
     rows = []
     for i, (line, e) in enumerate(zip(lines, emotions)):
         v, a, d = e.vad

@@ -9,6 +9,7 @@ sends bad input, and saves screenshots to test-artifacts/. Never runs
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -23,7 +24,13 @@ CHROMIUM = shutil.which("chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 TIMEOUT_MS = 60_000
-INTERACTIVE_LIMIT_S = 30.0  # the target is 10 s on an idle machine; this bound tolerates a shared, busy one
+TARGET_S = 10.0  # issue 7: page interactive <= 10 s after start, on an idle 2-core machine
+
+
+def interactive_limit_s() -> float:
+    """The target scaled by how oversubscribed the CPUs are right now (x1.5 at least: chromium shares them)."""
+    load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return TARGET_S * max(1.5, load)
 
 # Content check for an output element: a loaded image, a media source, a filled table or a file link.
 HAS_CONTENT = """(id) => {
@@ -83,10 +90,11 @@ def no_traceback(page) -> None:
 def test_page_interactive_and_offline(session, demo_server, artifacts_dir):
     page, outside, load_s = session
     total = demo_server.serving_after_s + load_s
+    limit = interactive_limit_s()
     (artifacts_dir / "demo-timing.json").write_text(json.dumps(
         {"spawn_to_http_s": round(demo_server.serving_after_s, 2), "page_load_to_interactive_s": round(load_s, 2),
-         "total_s": round(total, 2)}, indent=2))
-    assert total <= INTERACTIVE_LIMIT_S, f"page interactive after {total:.1f} s"
+         "total_s": round(total, 2), "limit_s": round(limit, 1), "load_avg_1min": os.getloadavg()[0]}, indent=2))
+    assert total <= limit, f"page interactive after {total:.1f} s (limit {limit:.1f} s at the current load)"
     assert page.locator("#emotion-request textarea, #emotion-request input").first.input_value() == "happy:0.8"
     assert "happy" in page.inner_text("#emotion-summary")
     shot(page, artifacts_dir, "start")
@@ -136,6 +144,22 @@ def test_every_tab_runs_its_example(session, artifacts_dir):
         assert all(kinds.values()), kinds
         no_traceback(page)
         shot(page, artifacts_dir, f"tab-{tab.name}")
+    assert not outside
+
+
+def test_explorer_prompt_goes_to_the_panel(session):
+    page, outside, _ = session
+    page.locator("#tab-explorer-button").click()
+    page.locator("#explorer-prompts textarea").fill("furious about the delay\nquietly hopeful")
+    page.locator("#explorer-use").click()
+    page.wait_for_function(
+        "() => (document.querySelector('#emotion-request textarea, #emotion-request input') || {}).value"
+        "?.includes('src=text')"
+    )
+    assert page.locator("#emotion-text textarea, #emotion-text input").first.input_value() == "furious about the delay"
+    assert "angry" in page.inner_text("#emotion-summary")
+    assert page.locator("#emotion-mode input[value=Text]").is_checked()
+    page.locator("#emotion-mode").get_by_text("Label", exact=True).click()
     assert not outside
 
 
