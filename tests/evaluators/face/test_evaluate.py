@@ -1,0 +1,64 @@
+"""The face judge on synthetic videos made here with plain OpenCV/imageio (no generator imported)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import skimage.data
+
+from emotive.evaluators.face.errors import ImageInputError, NoFaceError
+from emotive.evaluators.face.evaluate import evaluate, lip_sync, read_motion_curves
+
+
+def _write(path, frames, audio=None, sr=16000):
+    import imageio_ffmpeg
+    import soundfile as sf
+
+    kw = {}
+    if audio is not None:
+        wav = path.with_suffix(".wav")
+        sf.write(wav, audio, sr)
+        kw = {"audio_path": str(wav), "audio_codec": "aac"}
+    gen = imageio_ffmpeg.write_frames(str(path), frames[0].shape[1::-1], fps=25, codec="libx264",
+                                      pix_fmt_out="yuv420p", output_params=["-crf", "18"], **kw)  # fmt: skip
+    gen.send(None)
+    for f in frames:
+        gen.send(np.ascontiguousarray(f))
+    gen.close()
+
+
+def test_lip_sync_finds_the_lag():
+    rng = np.random.default_rng(0)
+    energy = np.convolve(rng.normal(size=200), np.ones(4) / 4, mode="same")
+    jaw = np.roll(energy, 2) + 0.05 * rng.normal(size=200)  # mouth 2 frames after the sound
+    r, lag = lip_sync(jaw, energy)
+    assert lag == 2 and r > 0.9
+
+
+def test_still_astronaut_video(tmp_path):
+    import cv2
+
+    img = cv2.resize(skimage.data.astronaut()[20:320, 100:400], (256, 256))
+    frames = [img] * 20
+    t = np.arange(int(0.8 * 16000)) / 16000
+    _write(tmp_path / "still.mp4", frames, 0.2 * np.sin(2 * np.pi * 200 * t))
+    motion = tmp_path / "m.csv"
+    motion.write_text("frame,time,jawOpen\n" + "".join(f"{i},{i / 25:.2f},0.0\n" for i in range(20)))
+    v = evaluate(tmp_path / "still.mp4", "happy", motion=motion, portrait=img)
+    assert v.label == "happy" and v.matches and v.modality == "face"
+    assert v.figures["face_frames"] == 20
+    assert v.figures["identity_drift_max_pct"] < 1.0  # a still photo keeps its shape (H.264 noise only)
+    assert v.figures["corr_jawOpen"] is None  # a constant command has no correlation
+    assert read_motion_curves(motion)["jawOpen"].shape == (20,)
+
+
+def test_bad_videos(tmp_path):
+    with pytest.raises(ImageInputError, match="does not exist"):
+        evaluate(tmp_path / "none.mp4")
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("not a video")
+    with pytest.raises(ImageInputError, match="not a readable video"):
+        evaluate(bad)
+    _write(tmp_path / "coffee.mp4", [skimage.data.coffee()[:256, :256]] * 5)
+    with pytest.raises(NoFaceError, match="No face"):
+        evaluate(tmp_path / "coffee.mp4")
