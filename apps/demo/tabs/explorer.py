@@ -32,7 +32,7 @@ EXAMPLES = [
     ["what a wonderful surprise!!\nugh, this smells rotten"],
     ["0.7 sad + 0.3 angry\nvad(0.5, -0.4, 0.1)\ncalm:0.5"],
 ]
-COLUMNS = ["#", "prompt", "label", "p", "valence", "arousal", "dominance", "intensity", "confidence"]
+COLUMNS = ["#", "prompt", "label", "p", "V", "A", "D", "int.", "conf."]
 
 API_CASES = {
     "explore": {
@@ -130,10 +130,12 @@ def build(panel: EmotionPanel) -> None:
                         elem_id="explorer-examples")
         with gr.Column(scale=6, min_width=360):
             plot = gr.Plot(label="Distribution and valence-arousal plane", show_label=False, elem_id="explorer-plot")
-            table = gr.Dataframe(headers=COLUMNS, label="Resolved prompts", interactive=False, wrap=True,
-                                 elem_id="explorer-table")
+            table = gr.Dataframe(headers=COLUMNS, label="Resolved prompts (V/A/D = valence/arousal/dominance, int. = intensity, "
+                                 "conf. = confidence)",
+                                 interactive=False, wrap=True, elem_id="explorer-table",
+                                 column_widths=["5%", "35%", "13%", "8%", "8%", "8%", "8%", "8%", "7%"])
             download = gr.File(label="Download: every resolved emotion as JSON", interactive=False,
-                               elem_id="explorer-download")
+                               height=90, elem_id="explorer-download")
     run.click(ux.user_errors(explore), [prompts], [plot, table, download], api_name="explore",
               api_description="Resolve one emotion prompt per line (up to 8) into label distributions and VAD.",
               concurrency_limit=ux.LIGHT_LIMIT, concurrency_id="explorer")

@@ -120,6 +120,8 @@ def test_panel_follows_text_and_vad(session, artifacts_dir):
         "?.startsWith('vad(')"
     )
     assert request.input_value() == "vad(0.6, 0.4, 0.2)"
+    assert page.locator("#emotion-valence").is_visible() and not page.locator("#emotion-text").is_visible()
+    shot(page, artifacts_dir, "panel-vad")
     page.locator("#emotion-mode").get_by_text("Label", exact=True).click()
     page.wait_for_function(
         "() => (document.querySelector('#emotion-request textarea, #emotion-request input') || {}).value === 'happy:0.8'"
