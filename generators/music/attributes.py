@@ -35,7 +35,7 @@ from emotive.conditioning import Emotion, EmotiveError
 # onsets per 4/4 bar: class upper bounds (class i holds densities <= DENSITY_EDGES[i])
 DENSITY_EDGES = (4, 6, 8, 11, 16)
 DENSITY_CENTRES = (3.0, 5.5, 7.5, 10.0, 13.0)
-REGISTER_EDGES = (64.0, 71.0)  # mean pitch (normalised to tonic C) below / between / above
+REGISTER_EDGES = (71.0, 75.0)  # mean pitch of a training window (tonic C space): tertiles of the corpus
 TEMPO_RANGE = (40.0, 200.0)
 
 
@@ -118,8 +118,10 @@ def targets_from_emotion(
 
 
 def register_class_for(targets: AttributeTargets) -> int:
-    """The prior's register class for a target (the rendered key is shifted to the exact register)."""
-    return 0 if targets.register < 63.0 else (2 if targets.register > 71.0 else 1)
+    """The prior's register class for a target (low / middle / high third of the corpus); the rendered key is
+    then shifted to the exact target register."""
+    r = (targets.register - 67.0) / 7.0  # = 0.6 valence + 0.4 arousal
+    return 0 if r < -0.2 else (2 if r > 0.2 else 1)
 
 
 def training_emotion(mode: str, onsets_per_bar: float, mean_pitch: float) -> Emotion:

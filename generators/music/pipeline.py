@@ -40,7 +40,7 @@ from emotive.generators.music.attributes import (
     rewrite_mode,
     targets_from_emotion,
 )
-from emotive.generators.music.prior import CodePrior, PriorConfig
+from emotive.generators.music.prior import NUM_DENSITY, NUM_MODES, NUM_REGISTER, CodePrior, PriorConfig
 from emotive.generators.music.tokenizer import STEPS_PER_BAR, BarTokenizer, bars_to_grid, grid_to_bars
 from emotive.generators.music.vqvae import BarVQVAE, VQVAEConfig
 
@@ -300,7 +300,7 @@ class MusicPipeline:
             torch.tensor([targets.density_class]),
             torch.tensor([register_class_for(targets)]),
         )
-        uncond = self.prior.condition(None, torch.tensor([2]), torch.tensor([5]), torch.tensor([3]))
+        uncond = self.prior.condition(None, torch.tensor([NUM_MODES]), torch.tensor([NUM_DENSITY]), torch.tensor([NUM_REGISTER]))
         prefix = None if prompt is None else self.encode_bars(prompt.bars[-(self.window_bars - 1) :])
         codes = self.sample_codes(bars, cond, uncond, g, prefix, guidance_scale, temperature, top_k)
         new = self.decode_codes(codes[-bars:])

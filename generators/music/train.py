@@ -44,8 +44,8 @@ class TrainConfig:
     vq_steps: int = 4000
     vq_batch: int = 128
     vq_lr: float = 1e-3
-    prior_steps: int = 2000
-    prior_batch: int = 32
+    prior_steps: int = 1600
+    prior_batch: int = 24
     prior_lr: float = 5e-4
     window_bars: int = 8  # prior context: training windows and the sampling window (bars)
     transpose: int = 5  # VQ-VAE augmentation: random shift in [-transpose, +transpose] semitones
@@ -286,7 +286,9 @@ def train_prior(cfg: TrainConfig, train: list[CodedPiece], test: list[CodedPiece
     model = CodePrior(pcfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.prior_lr, weight_decay=0.01)
     rng = np.random.default_rng(cfg.seed + 3)
+    # CFG needs the all-null condition (joint dropout) and single faders without the others (independent dropout)
     drop = ConditionDropout(pcfg.cond_dropout, seed=cfg.seed + 4)
+    drop_one = ConditionDropout(0.1, seed=cfg.seed + 5)
     step = 0
     if ck.is_file():
         st = torch.load(ck, weights_only=False)
@@ -294,6 +296,7 @@ def train_prior(cfg: TrainConfig, train: list[CodedPiece], test: list[CodedPiece
         opt.load_state_dict(st["opt"])
         rng.bit_generator.state = st["rng"]
         drop.load_state_dict(st["drop"])
+        drop_one.load_state_dict(st["drop_one"])
         step = st["step"]
         _log(work, f"prior: resumed at step {step}")
     _log(work, f"prior: {len(train)} pieces, {sum(x.numel() for x in model.parameters())} params")
@@ -304,10 +307,11 @@ def train_prior(cfg: TrainConfig, train: list[CodedPiece], test: list[CodedPiece
     while step < cfg.prior_steps:
         seq, total, feats, mode, dens, reg = sample_windows(train, cfg.prior_batch, cfg.window_bars, rng, k, bos)
         b = len(seq)
-        mode = torch.where(drop.mask(b), NUM_MODES, mode)
-        dens = torch.where(drop.mask(b), NUM_DENSITY, dens)
-        reg = torch.where(drop.mask(b), NUM_REGISTER, reg)
-        cond = model.condition(feats, mode, dens, reg, drop_emotion=drop.mask(b))
+        joint = drop.mask(b)
+        mode = torch.where(joint | drop_one.mask(b), NUM_MODES, mode)
+        dens = torch.where(joint | drop_one.mask(b), NUM_DENSITY, dens)
+        reg = torch.where(joint | drop_one.mask(b), NUM_REGISTER, reg)
+        cond = model.condition(feats, mode, dens, reg, drop_emotion=joint | drop_one.mask(b))
         inp = seq[:, :-1].clamp(min=0)  # -100 padding becomes code 0 in the input; its targets are ignored
         logits = model(inp, cond, total)
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), seq[:, 1:].reshape(-1), ignore_index=-100)
@@ -323,7 +327,7 @@ def train_prior(cfg: TrainConfig, train: list[CodedPiece], test: list[CodedPiece
             _log(work, f"prior step {step} loss {loss.item():.4f}")
         if time.time() - last > cfg.checkpoint_every_s or step == cfg.prior_steps:
             _save(ck, {"model": model.state_dict(), "opt": opt.state_dict(), "rng": rng.bit_generator.state,
-                       "drop": drop.state_dict(), "step": step})
+                       "drop": drop.state_dict(), "drop_one": drop_one.state_dict(), "step": step})
             last = time.time()
     bar.close()
     model.eval()
