@@ -1,0 +1,259 @@
+"""``EmotionalSpeechPipeline``: text + emotion + voice -> waveform, through the codec LM and the codec.
+
+    pipe = EmotionalSpeechPipeline.from_pretrained()
+    out = pipe("Hello there.", emotion="happy:0.8", voice="slt", generator=torch.Generator().manual_seed(0))
+    out.waveform  # float32 [T] at out.sample_rate (16 kHz)
+
+The loop, top to bottom: normalise text -> split into sentences (and overly long
+sentences at clause/word boundaries) -> phonemes with pauses at punctuation ->
+for each chunk the LM samples codec tokens (``num_candidates`` takes, reranked
+by the speech evaluators) -> chunks joined by pause codes -> one codec decode.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from emotive.conditioning import Emotion, EmotiveError
+from emotive.generators.speech.codec import SpeechCodec
+from emotive.generators.speech.lm import CodecLM, LMError, phone_ids
+
+MAX_CHARS = 20_000
+"""Longest accepted text (~20 minutes of speech); longer input gets a clear error instead of a very long run."""
+MAX_CHUNK_PHONES = 160
+"""Chunks longer than this (about 20 words) are split at clause, then word boundaries (keeps each LM run short)."""
+SENTENCE_PAUSE_S = 0.4
+"""Pause between sentences, inside the 'medium' pause class (0.2-1 s) of Campione & Véronis (2002)."""
+CLAUSE_PUNCT = ",;:—–"
+
+
+class SpeechInputError(EmotiveError):
+    """Text or options the speech pipeline cannot render."""
+
+
+@dataclass
+class SpeechOutput:
+    """Result of :class:`EmotionalSpeechPipeline`.
+
+    Attributes:
+        waveform: float32 [T] in [-1, 1] at ``sample_rate`` Hz.
+        sample_rate: Hz.
+        codes: LongTensor [1, K, T_frames] at the codec frame rate (pauses included): ``codec.decode(codes)``
+            reproduces ``waveform``.
+        phonemes: per chunk, the phones spoken (lowercase ARPAbet, ``pau`` = pause).
+        emotion: the resolved emotion.
+        voice: the voice used.
+        chunks: the text of each chunk.
+        scores: per chunk, the reranking scores of each candidate (empty when ``num_candidates == 1``).
+    """
+
+    waveform: np.ndarray
+    sample_rate: int
+    codes: torch.Tensor
+    phonemes: list[list[str]]
+    emotion: Emotion
+    voice: str
+    chunks: list[str] = field(default_factory=list)
+    scores: list[list[dict]] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return len(self.waveform) / self.sample_rate
+
+
+# ---------------------------------------------------------------------- text
+def split_sentences(text: str) -> list[str]:
+    """Normalised text -> sentences (split after . ! ? followed by space)."""
+    parts = re.split(r"(?<=[.!?])\s+", text.strip())
+    return [p.strip() for p in parts if p.strip()]
+
+
+def chunk_phones(sentence: str) -> list[tuple[str, list[str]]]:
+    """One normalised sentence -> [(chunk text, phones with pauses)], each at most ``MAX_CHUNK_PHONES`` phones.
+
+    Pauses (``pau``) go at the start, at clause punctuation and at the end, as in the corpus timings.
+    """
+    from emotive.generators.speech.frontend import phonemize_words
+
+    clauses = [c.strip() for c in re.split(rf"[{CLAUSE_PUNCT}]", sentence) if c.strip()]
+    words: list[tuple[str, list[str]]] = []   # (word text, phones); ("", ["pau"]) marks a clause pause
+    for ci, clause in enumerate(clauses):
+        spoken = re.sub(r"[^\w' -]", " ", clause)
+        if not spoken.strip():
+            continue
+        tokens = spoken.split()
+        ph = phonemize_words(spoken, normalize=False)
+        if not ph:
+            continue
+        # espeak may merge/split words; keep its grouping, attach text loosely
+        for i, w in enumerate(ph):
+            words.append((tokens[i] if i < len(tokens) else "", [p.lower() for p in w]))
+        if ci < len(clauses) - 1:
+            words.append(("", ["pau"]))
+    chunks: list[tuple[str, list[str]]] = []
+    cur_t: list[str] = []
+    cur_p: list[str] = ["pau"]
+    for text, ph in words:
+        if len(cur_p) + len(ph) + 1 > MAX_CHUNK_PHONES and len(cur_p) > 1:
+            chunks.append((" ".join(cur_t), [*cur_p, "pau"] if cur_p[-1] != "pau" else cur_p))
+            cur_t, cur_p = [], ["pau"]
+        if ph == ["pau"] and cur_p[-1] == "pau":
+            continue
+        cur_p.extend(ph[: MAX_CHUNK_PHONES - 2])
+        if text:
+            cur_t.append(text)
+    if len(cur_p) > 1:
+        chunks.append((" ".join(cur_t), [*cur_p, "pau"] if cur_p[-1] != "pau" else cur_p))
+    return chunks
+
+
+def text_to_chunks(text: str) -> list[tuple[str, list[str]]]:
+    """Raw text -> [(chunk text, phones)]. Raises :class:`SpeechInputError` when nothing speakable is left."""
+    from emotive.generators.speech.frontend import FrontendError, normalize_text
+
+    if not isinstance(text, str):
+        raise SpeechInputError(f"Text must be a string, got {type(text).__name__}.")
+    if len(text) > MAX_CHARS:
+        raise SpeechInputError(f"Text is {len(text)} characters; the limit is {MAX_CHARS}. Split it into parts.")
+    try:
+        norm = normalize_text(text)
+    except FrontendError as e:
+        raise SpeechInputError(f"Nothing to say: {e}") from None
+    out: list[tuple[str, list[str]]] = []
+    for s in split_sentences(norm):
+        out.extend(chunk_phones(s))
+    if not out:
+        raise SpeechInputError(f"Nothing to say: no pronounceable words in {text[:60]!r}.")
+    return out
+
+
+# ---------------------------------------------------------------------- pipeline
+class EmotionalSpeechPipeline:
+    """Codec LM + codec (+ the speech evaluators for ``num_candidates > 1``)."""
+
+    def __init__(self, codec: SpeechCodec, lm: CodecLM):
+        if lm.config.num_codebooks > codec.num_codebooks or lm.config.codebook_size != codec.codebook_size:
+            raise LMError("The LM and codec do not match (codebook count/size).")
+        self.codec = codec
+        self.lm = lm.eval()
+        self._pause_code: torch.Tensor | None = None
+        self._judges = None
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path | None = None) -> EmotionalSpeechPipeline:
+        """``path`` holds ``codec/`` and ``lm/`` folders; ``None`` = the embedded weights (no network)."""
+        if path is None:
+            return cls(SpeechCodec.from_pretrained(), CodecLM.from_pretrained())
+        p = Path(path)
+        return cls(SpeechCodec.from_pretrained(p / "codec"), CodecLM.from_pretrained(p / "lm"))
+
+    def save_pretrained(self, path: str | Path) -> None:
+        p = Path(path)
+        self.codec.save_pretrained(p / "codec")
+        self.lm.save_pretrained(p / "lm")
+
+    @property
+    def voices(self) -> list[str]:
+        return list(self.lm.config.voices)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.codec.sample_rate
+
+    def _pause(self, seconds: float) -> torch.Tensor:
+        """Codes [1, K, n] of silence (the codec's own code for digital silence)."""
+        if self._pause_code is None:
+            z = np.zeros(self.codec.hop_length * 8, np.float32)
+            c = self.codec.encode(z)[:, : self.lm.config.num_codebooks]
+            self._pause_code = c[:, :, 4:5]             # a frame away from the edges
+        n = max(1, round(seconds * self.codec.frame_rate))
+        return self._pause_code.expand(-1, -1, n).clone()
+
+    def _score(self, wav: np.ndarray, text: str, emotion: Emotion) -> dict:
+        """Reranking score of one take: WER (Whisper tiny.en) + (1 - P(requested label)) from the recogniser."""
+        from emotive.evaluators.speech.asr import intelligibility
+
+        sc: dict = {}
+        try:
+            it = intelligibility(wav, self.sample_rate, text) if text else None
+            sc["wer"] = it.wer if it else 0.0
+        except Exception as e:
+            sc["wer"], sc["wer_error"] = 0.0, str(e)
+        try:
+            if self._judges is None:
+                from emotive.evaluators.speech.ser import SpeechEmotionRecognizer
+
+                self._judges = SpeechEmotionRecognizer.from_pretrained()
+            v = self._judges.evaluate(wav, emotion, sr=self.sample_rate)
+            # Verdict.probs and Emotion.probs share the LABELS order
+            sc["p_emotion"] = float(np.dot(np.asarray(v.probs), np.asarray(emotion.probs)))
+        except Exception as e:
+            sc["p_emotion"], sc["ser_error"] = 0.0, str(e)
+        sc["score"] = sc["wer"] + (1.0 - sc["p_emotion"])
+        return sc
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        text: str,
+        emotion: Emotion | str | None = None,
+        voice: str = "slt",
+        generator: torch.Generator | None = None,
+        num_candidates: int = 1,
+        guidance_scale: float = 1.5,
+        temperature: float = 0.8,
+        top_k: int = 50,
+        top_p: float = 0.95,
+        pace: float = 1.0,
+        progress: bool = False,
+    ) -> SpeechOutput:
+        """Speak ``text``.
+
+        Args:
+            text: English text (numbers, dates, abbreviations are read out; emoji/unknown symbols dropped).
+            emotion: an Emotion or anything ``Emotion.parse`` accepts; None = neutral.
+            voice: one of ``self.voices`` (joe, slt, kal, ked, rms, awb).
+            generator: the only source of randomness.
+            num_candidates: takes per chunk; >1 keeps the take with the lowest WER + (1 - P(emotion)).
+            guidance_scale: classifier-free guidance on emotion (1 = plain conditional; higher = stronger).
+            temperature / top_k / top_p: token sampling.
+            pace: >1 slower, <1 faster (scales predicted durations).
+        Returns:
+            :class:`SpeechOutput`.
+        """
+        emo = emotion if isinstance(emotion, Emotion) else Emotion.parse(emotion if emotion is not None else "neutral")
+        if voice not in self.voices:
+            raise SpeechInputError(f"Unknown voice {voice!r}; available: {', '.join(self.voices)}.")
+        if not isinstance(num_candidates, int) or not 1 <= num_candidates <= 16:
+            raise SpeechInputError("num_candidates must be an integer from 1 to 16.")
+        if not 0.25 <= pace <= 4.0:
+            raise SpeechInputError("pace must be in [0.25, 4].")
+        chunks = text_to_chunks(text)
+        from tqdm import tqdm
+
+        pieces: list[torch.Tensor] = []
+        scores: list[list[dict]] = []
+        for i, (ctext, phones) in enumerate(tqdm(chunks, disable=not progress, desc="speak")):
+            ids = phone_ids(phones)
+            takes = [self.lm.generate(ids, voice, emo, generator=generator, guidance_scale=guidance_scale,
+                                      temperature=temperature, top_k=top_k, top_p=top_p, pace=pace)
+                     for _ in range(num_candidates)]
+            if num_candidates > 1:
+                sc = [self._score(self.codec.decode(c)[0, 0].numpy(), ctext, emo) for c in takes]
+                best = int(np.argmin([s["score"] for s in sc]))
+                scores.append(sc)
+                pieces.append(takes[best])
+            else:
+                pieces.append(takes[0])
+            if i < len(chunks) - 1:
+                pieces.append(self._pause(SENTENCE_PAUSE_S))
+        codes = torch.cat(pieces, -1)
+        wav = self.codec.decode(codes)[0, 0].numpy().astype(np.float32)
+        wav = np.clip(wav, -1.0, 1.0)
+        return SpeechOutput(wav, self.sample_rate, codes, [p for _, p in chunks], emo, voice,
+                            [t for t, _ in chunks], scores)

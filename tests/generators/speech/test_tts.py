@@ -1,0 +1,126 @@
+"""EmotionalSpeechPipeline + `emotive speak`: tiny random models for the plumbing and robustness
+(empty / 5,000-character / emoji / numbers / unknown voice), the shipped weights under @pretrained."""
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from emotive.conditioning import Emotion
+from emotive.generators.speech.lm import CodecLM, tiny_lm_config
+from emotive.generators.speech.tts import (
+    EmotionalSpeechPipeline,
+    SpeechInputError,
+    SpeechOutput,
+    chunk_phones,
+    text_to_chunks,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    from emotive.generators.speech.codec_train import CodecTrainer
+
+    torch.manual_seed(0)
+    tr = CodecTrainer("tiny")
+    tr.train()
+    tr(0.1 * torch.randn(2, 1, 3200))
+    root = tmp_path_factory.mktemp("tiny_tts")
+    codec = tr.export()
+    lm = CodecLM(tiny_lm_config(codec.num_codebooks, codec.codebook_size))
+    EmotionalSpeechPipeline(codec, lm).save_pretrained(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def pipe(tiny_dir):
+    return EmotionalSpeechPipeline.from_pretrained(tiny_dir)
+
+
+def test_output_dataclass_and_codes_reproduce_waveform(pipe):
+    out = pipe("Hello there. How are you?", emotion="happy:0.7", voice="joe", generator=torch.Generator().manual_seed(0))
+    assert isinstance(out, SpeechOutput) and out.sample_rate == 16000
+    assert out.waveform.dtype == np.float32 and out.waveform.ndim == 1 and len(out.waveform) > 0
+    assert np.abs(out.waveform).max() <= 1.0
+    assert len(out.chunks) == 2 and out.phonemes[0][0] == "pau" and "hh" in out.phonemes[0]
+    assert isinstance(out.emotion, Emotion) and out.emotion.label == "happy"
+    assert out.codes.shape[1] == pipe.codec.num_codebooks
+    assert len(out.waveform) == out.codes.shape[-1] * pipe.codec.hop_length
+    again = pipe.codec.decode(out.codes)[0, 0].numpy()
+    assert np.allclose(np.clip(again, -1, 1), out.waveform, atol=1e-5)
+
+
+def test_seeded_determinism(pipe):
+    a = pipe("One two three.", emotion="sad", generator=torch.Generator().manual_seed(5))
+    b = pipe("One two three.", emotion="sad", generator=torch.Generator().manual_seed(5))
+    assert torch.equal(a.codes, b.codes)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "🙂🙂🙂", "—", "#$%^"])
+def test_nothing_to_say_is_a_clear_error(pipe, text):
+    with pytest.raises(SpeechInputError, match="Nothing to say"):
+        pipe(text)
+
+
+def test_unknown_voice_and_bad_options(pipe):
+    with pytest.raises(SpeechInputError, match="Unknown voice"):
+        pipe("Hello.", voice="darth")
+    with pytest.raises(SpeechInputError):
+        pipe("Hello.", num_candidates=0)
+    with pytest.raises(SpeechInputError):
+        pipe("x" * 30_000)
+
+
+def test_numbers_emoji_and_unknown_characters_are_normalised():
+    chunks = text_to_chunks("I paid $12.50 on May 3rd 🙂 — ©®™ really!")
+    phones = [p for _, ph in chunks for p in ph]
+    assert "t" in phones and "w" in phones                          # "twelve"
+    assert all(p.islower() for p in phones)
+
+
+def test_long_sentences_are_chunked():
+    words = " ".join(["banana"] * 120) + "."
+    chunks = chunk_phones(words)
+    assert len(chunks) > 1 and all(len(p) <= 160 for _, p in chunks)
+
+
+def test_five_thousand_characters_finish(pipe):
+    base = "The quick brown fox jumps over the lazy dog, and 42 people watched it on 3 May 2021. "
+    text = (base * (5000 // len(base) + 1))[:5000]
+    t = time.time()
+    out = pipe(text, emotion="calm", generator=torch.Generator().manual_seed(0))
+    assert len(out.chunks) >= 50
+    assert out.duration > 10 and time.time() - t < 120
+
+
+def test_speak_cli(tiny_dir, tmp_path):
+    out = tmp_path / "a.wav"
+    cmd = [sys.executable, "-m", "emotive.apps.cli", "speak", "Good morning!", "--emotion", "surprised",
+           "--voice", "slt", "-o", str(out), "--model", str(tiny_dir)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    x, sr = sf.read(out)
+    assert sr == 16000 and len(x) > 0
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)   # exists, no --force
+    assert r.returncode == 2 and "exists" in r.stderr.lower() + r.stdout.lower()
+    bad = subprocess.run([*cmd[:-4], "--voice", "nobody", "-o", str(tmp_path / "b.wav"), "--model", str(tiny_dir)],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert bad.returncode == 2 and "Unknown voice" in bad.stderr + bad.stdout
+    assert not (tmp_path / "b.wav").exists()
+
+
+@pytest.mark.pretrained
+def test_embedded_weights_speak():
+    from emotive.generators.speech.lm import PRETRAINED_DIR
+
+    if not (PRETRAINED_DIR / "model.safetensors").is_file():
+        pytest.skip("the codec LM has not been shipped yet (see the speech-lm MODEL_CARD / training status)")
+    p = EmotionalSpeechPipeline.from_pretrained()
+    out = p("Hello, this is a test.", emotion="happy", voice="slt", generator=torch.Generator().manual_seed(0))
+    assert 0.5 < out.duration < 6.0 and np.abs(out.waveform).max() > 0.01
