@@ -35,6 +35,7 @@ from emotive.generators.speech.voices import CORPUS_SR, SPEAKERS, load_voice, re
 
 MANIFEST = "manifest.jsonl"
 PARTIAL = "manifest.partial.jsonl"
+RULE_VARIATION = 0.12  # per-utterance spread of every rule delta (log-normal scale factor)
 TARGET_RMS_DB = -26.0  # active-speech level of every source before the prosody rules (headroom for +6 dB)
 
 
@@ -130,7 +131,7 @@ def make_utterance(item: dict, source_audio: np.ndarray, phones: list[dict], sr:
     """
     rng = np.random.default_rng(item["seed"])
     e: Emotion = item["emotion"]
-    params = ProsodyParams.from_emotion(e).perturbed(rng, 0.15) if e.intensity > 0 else ProsodyParams()
+    params = ProsodyParams.from_emotion(e).perturbed(rng, RULE_VARIATION) if e.intensity > 0 else ProsodyParams()
     x = _normalise(source_audio, phones, sr)
     pauses = [(p["start"], p["end"]) for p in phones if p["phone"] == "pau"]
     y, warp = apply_prosody(x, sr, params, rng, pauses_s=pauses, analysis_sr=None, resynthesize_identity=True)

@@ -151,32 +151,34 @@ NEUTRAL = ProsodyParams()
 LABEL_RULES: dict[str, ProsodyParams] = {
     "neutral": NEUTRAL,
     # calm/relaxed ~ "tenderness" in [JL03]: slow rate, low intensity, low F0, low F0 variability,
-    # little HF energy [JL03][SC86]; boredom/relaxation rules: slower, lower, narrower [S01][B00].
-    "calm": ProsodyParams(f0_shift=-1.5, f0_range=0.75, declination=-0.3, final_contour=-1.0, tempo=0.86,
-                          pause=1.35, energy_db=-4.0, tilt_db=-1.5, breathiness=0.2),
-    # happiness: pitch average much higher, range much wider, faster, intensity higher, breathy/blaring,
-    # smooth upward inflections [MA93]; fast rate, high F0 and variability, medium-high HF energy [JL03].
-    "happy": ProsodyParams(f0_shift=4.0, f0_range=1.6, declination=0.4, final_contour=1.5, emphasis=0.3, jitter=0.004,
-                           tempo=1.10, pause=0.9, energy_db=3.0, tilt_db=1.5, breathiness=0.12),
-    # sadness: slightly slower, slightly lower, slightly narrower, lower intensity, resonant, downward
-    # inflections [MA93]; slow, low intensity, low F0/variability, little HF energy, falling contours [JL03].
-    "sad": ProsodyParams(f0_shift=-2.0, f0_range=0.6, declination=-1.0, final_contour=-2.5, jitter=0.004, tempo=0.82,
-                         pause=1.5, energy_db=-5.0, tilt_db=-2.5, breathiness=0.3),
-    # anger: slightly faster, pitch very much higher, much wider, higher intensity, breathy chest tone,
-    # abrupt changes on stressed syllables [MA93]; high HF energy and jitter [JL03][SC86].
-    "angry": ProsodyParams(f0_shift=4.0, f0_range=1.5, declination=-0.8, final_contour=-2.0, emphasis=0.6,
-                           jitter=0.012, tempo=1.08, pause=0.8, energy_db=6.0, tilt_db=3.0, breathiness=0.05),
+    # little HF energy [JL03][SC86]; relaxation: slower, lower, narrower but smooth, regular voicing
+    # (no jitter, no strong declination: that is what separates it from sadness) [S01][B00].
+    "calm": ProsodyParams(f0_shift=-1.0, f0_range=0.8, declination=0.0, final_contour=-0.5, tempo=0.9,
+                          pause=1.25, energy_db=-3.0, tilt_db=-1.0, breathiness=0.15),
+    # happiness: pitch average much higher, range much wider, faster, breathy/blaring, smooth *upward*
+    # inflections [MA93]; fast rate, high F0 and variability, medium-high HF energy [JL03].
+    "happy": ProsodyParams(f0_shift=3.5, f0_range=1.5, declination=0.8, final_contour=2.5, emphasis=0.1,
+                           tempo=1.12, pause=0.9, energy_db=2.0, tilt_db=0.5, breathiness=0.2),
+    # sadness: slower, lower, narrower, lower intensity, resonant, downward inflections [MA93]; slow, low
+    # intensity, low F0/variability, little HF energy, falling contours, some jitter [JL03][SC86].
+    "sad": ProsodyParams(f0_shift=-2.5, f0_range=0.55, declination=-1.5, final_contour=-3.0, jitter=0.01, tempo=0.82,
+                         pause=1.6, energy_db=-6.0, tilt_db=-3.0, breathiness=0.4),
+    # anger: slightly faster, pitch very much higher, much wider, higher intensity, chest tone, *abrupt*
+    # changes on stressed syllables, tense articulation [MA93]; loudest, most HF energy, jitter,
+    # falling contours [JL03][SC86].
+    "angry": ProsodyParams(f0_shift=3.0, f0_range=1.35, declination=-1.2, final_contour=-3.0, emphasis=0.9,
+                           jitter=0.012, tempo=1.06, pause=0.75, energy_db=7.0, tilt_db=4.0),
     # fear: much faster, pitch very much higher, much wider, irregular voicing [MA93]; F0 mean up to
     # +150 % and jitter [B00]; fast, high F0, high jitter [JL03]. Tremor realises irregular voicing.
     "fearful": ProsodyParams(f0_shift=6.5, f0_range=1.25, final_contour=1.0, jitter=0.02, tremor=0.7, tempo=1.2,
                              pause=0.75, energy_db=0.0, tilt_db=0.5, breathiness=0.35),
     # disgust: very much slower, very much lower, slightly wider, lower intensity, grumbled chest tone,
     # wide downward terminal inflections [MA93].
-    "disgusted": ProsodyParams(f0_shift=-3.0, f0_range=1.15, declination=-0.6, final_contour=-4.5, emphasis=0.2,
-                               jitter=0.008, tempo=0.78, pause=1.25, energy_db=-2.0, tilt_db=-0.8, breathiness=0.1),
-    # surprise: higher F0, wide range, strong final rise (Cahn 1990 in [S01]); high arousal [JL03].
-    "surprised": ProsodyParams(f0_shift=5.0, f0_range=1.85, declination=0.5, final_contour=5.0, emphasis=0.4,
-                               tempo=1.04, pause=1.0, energy_db=3.0, tilt_db=1.0, breathiness=0.1),
+    "disgusted": ProsodyParams(f0_shift=-3.0, f0_range=1.2, declination=-0.6, final_contour=-5.0, emphasis=0.3,
+                               jitter=0.006, tempo=0.74, pause=1.3, energy_db=-1.0, tilt_db=-0.5, breathiness=0.05),
+    # surprise: higher F0, widest range, strong final rise (Cahn 1990 in [S01]); high arousal [JL03].
+    "surprised": ProsodyParams(f0_shift=5.5, f0_range=2.1, declination=0.0, final_contour=6.0, emphasis=0.3,
+                               tempo=1.0, pause=1.1, energy_db=3.5, tilt_db=1.5, breathiness=0.1),
 }
 assert set(LABEL_RULES) == set(LABELS) and set(VAD_CENTROIDS) == set(LABELS)
 
