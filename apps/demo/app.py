@@ -128,6 +128,17 @@ def warm_up(app: DemoApp) -> None:
     print(f"emotive demo: models warmed up in {time.perf_counter() - t0:.1f} s", flush=True)
 
 
+def _preload_charts() -> None:
+    """Import matplotlib and draw one figure (font cache, Agg canvas) so the first page load does not wait."""
+    import io
+
+    from emotive.conditioning import Emotion
+
+    from .charts import emotion_figure
+
+    emotion_figure(Emotion.from_label("happy")).savefig(io.BytesIO(), format="webp")
+
+
 def port_free(host: str, port: int) -> bool:
     """True if ``host:port`` can be bound now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -164,6 +175,7 @@ def launch(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, block: bool = Tru
         css=CSS,
         quiet=True,
     )
+    _preload_charts()  # while the browser fetches the page's scripts: the first figure is then quick
     shown = ", ".join(t.title for t in app.shown) or "none"
     print(f"emotive demo: serving http://{host}:{port} (tabs: {shown}; built in {time.perf_counter() - t0:.1f} s)",
           flush=True)
