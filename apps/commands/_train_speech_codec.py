@@ -54,5 +54,5 @@ def _card(args: argparse.Namespace, res: dict) -> str:
         f"- steps: {res['step']}\n"
         f"- held-out STOI (pystoi): seen speakers {res.get('stoi_seen')}, held-out speaker awb {res.get('stoi_unseen')}\n"
         "- data: emotive speech corpus (own sentences; voices Piper joe, festival slt/kal/ked, flite rms; awb held out)\n"
-        "- licence: weights Apache-2.0 (project licence); corpus voices: see NOTICE.md\n"
+        "- licence: weights MIT (project licence); corpus voices: see NOTICE.md\n"
     )

@@ -46,6 +46,6 @@ def run(args: argparse.Namespace) -> int:
             "# emotive codec language model\n\n"
             f"- command: `emotive train speech-lm --corpus {args.corpus} --out {args.out} --steps {args.steps}`\n"
             f"- steps: {res['step']}\n- held-out (test sentences) CE {res.get('ce')}, codebook-0 acc {res.get('acc0')}\n"
-            "- data: emotive speech corpus (own sentences, six voices, WORLD prosody rules); licence Apache-2.0\n")
+            "- data: emotive speech corpus (own sentences, six voices, WORLD prosody rules); weights MIT (project licence)\n")
         print(f"shipped -> {dest}")
     return 0

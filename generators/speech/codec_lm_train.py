@@ -235,6 +235,9 @@ def train_lm(rows: list[dict], codec_dir: str | Path | None, out: str | Path, cf
         else:
             epoch += 1
             pos["batch_in_epoch"] = 0
+    if "ce" not in last and test_items:
+        last = {"step": step, **evaluate_loss(acc.unwrap_model(model), test_items, cfg.frames_per_batch)}
+        _log(out, "eval " + json.dumps(last))
     save()
     bar.close()
     _log(out, f"stopped at step {step}")

@@ -383,6 +383,11 @@ def train_codec(
             t_ckpt = time.time()
         if max_minutes is not None and (time.time() - t_start) / 60 > max_minutes:
             break
+    if "stoi_seen" not in last:
+        codec = acc.unwrap_model(trainer).eval().export()
+        last = {"step": step, "loss": run_loss, "stoi_seen": stoi_of(codec, seen_clips, sr),
+                "stoi_unseen": stoi_of(codec, unseen_clips, sr)}
+        _log(out, "eval " + json.dumps(last))
     save_ckpt()
     bar.close()
     _log(out, f"stopped at step {step}")

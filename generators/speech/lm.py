@@ -328,7 +328,11 @@ class CodecLM(nn.Module):
                 lg = guided(logits[:1], logits[1:], guidance_scale)
             else:
                 lg = logits
-            lg = lg[0]                                                           # [K, N+1]
+            lg = lg[0].clone()                                                   # [K, N+1]
+            lg[1:, c.eos] = -float("inf")                                        # only codebook 0 may end
+            if s == 0:
+                lg[0, c.eos] = -float("inf")                                     # never end before frame 0
+            sampled = sample_token(lg, generator, temperature, top_k, top_p)     # [K]
             tok = torch.full((k_cb,), c.pad, dtype=torch.long)
             for k in range(k_cb):
                 t = s - k                                                        # frame index of this slot
@@ -336,20 +340,13 @@ class CodecLM(nn.Module):
                     continue
                 if eos_at is not None and t >= eos_at:
                     tok[k] = c.eos if t == eos_at else c.pad
-                    continue
-                row = lg[k].clone()
-                if k == 0:
-                    if t >= limit:
-                        tok[0] = c.eos                                           # hard duration guard
-                        eos_at = t
-                        continue
-                    if t == 0:
-                        row[c.eos] = -float("inf")
-                else:
-                    row[c.eos] = -float("inf")
-                tok[k] = sample_token(row, generator, temperature, top_k, top_p)
-                if k == 0 and int(tok[0]) == c.eos:
+                elif k == 0 and t >= limit:
+                    tok[0] = c.eos                                               # hard duration guard
                     eos_at = t
+                else:
+                    tok[k] = sampled[k]
+                    if k == 0 and int(tok[0]) == c.eos:
+                        eos_at = t
             out[0, :, s] = tok
             s += 1
             if eos_at is not None and s >= eos_at + k_cb:
@@ -392,21 +389,25 @@ class CodecLM(nn.Module):
 
 def sample_token(logits: torch.Tensor, generator: torch.Generator | None, temperature: float = 1.0,
                  top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
-    """One id from [V] logits with temperature, top-k and nucleus (top-p) filtering; temperature 0 = argmax."""
+    """Ids from logits [..., V] with temperature, top-k and nucleus (top-p) filtering; temperature 0 = argmax.
+
+    Returns a tensor of shape ``logits.shape[:-1]``.
+    """
     if temperature <= 0:
-        return logits.argmax()
+        return logits.argmax(-1)
     x = logits / temperature
     if top_k and top_k < x.shape[-1]:
-        kth = torch.topk(x, top_k).values[-1]
+        kth = torch.topk(x, top_k, dim=-1).values[..., -1:]
         x = x.masked_fill(x < kth, -float("inf"))
     if top_p < 1.0:
-        srt, idx = torch.sort(x, descending=True)
-        cum = torch.softmax(srt, -1).cumsum(-1)
-        remove = cum - torch.softmax(srt, -1) > top_p          # keep the smallest prefix reaching top_p
+        srt, idx = torch.sort(x, dim=-1, descending=True)
+        p = torch.softmax(srt, -1)
+        remove = p.cumsum(-1) - p > top_p                      # keep the smallest prefix reaching top_p
         srt = srt.masked_fill(remove, -float("inf"))
-        x = torch.full_like(x, -float("inf")).scatter(0, idx, srt)
+        x = torch.full_like(x, -float("inf")).scatter(-1, idx, srt)
     p = torch.softmax(x, -1)
-    return torch.multinomial(p, 1, generator=generator)[0]
+    flat = p.reshape(-1, p.shape[-1])
+    return torch.multinomial(flat, 1, generator=generator).reshape(p.shape[:-1])
 
 
 def frames_from_timings(phones: list[dict], n_frames: int, frame_rate: float) -> tuple[list[int], list[int]]:
