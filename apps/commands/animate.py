@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 HELP = (
-    "animate a portrait speaking a WAV with an emotion (MP4, H.264 + AAC). "
-    "NOTE: the face motion is currently the PROCEDURAL motion (visemes + FACS expressions + blinks + "
-    "head motion) — the motion diffusion model replaces it once trained"
+    "animate a portrait speaking a WAV with an emotion (MP4, H.264 + AAC). Motion: the trained motion "
+    "diffusion model when its weights are shipped (--motion auto), otherwise the PROCEDURAL motion "
+    "(visemes + FACS expressions + blinks + head motion, the model's training data)"
 )
 
 
@@ -27,6 +27,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--size", type=int, choices=(256, 512), default=256, help="frame size in px")
     p.add_argument("--seed", type=int, default=0, help="take (style, blinks, head motion)")
+    p.add_argument(
+        "--motion",
+        choices=("auto", "diffusion", "procedural"),
+        default="auto",
+        help="motion source (auto: the diffusion model if its weights are shipped, else procedural)",
+    )
+    p.add_argument("--model", help="motion model folder (default: shipped)")
+    p.add_argument("--steps", type=int, default=20, help="diffusion sampling steps")
+    p.add_argument(
+        "--guidance", type=float, default=2.0, help="classifier-free guidance scale (emotion strength)"
+    )
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=run)
 
@@ -45,13 +56,14 @@ def run(args: argparse.Namespace) -> int:
         portrait = args.portrait
     res = animate(
         portrait, args.audio, args.out, emotion=args.emotion, text=args.text, size=args.size, seed=args.seed,
-        motion_out=args.motion_out, overwrite=args.force, progress=True,
+        motion_out=args.motion_out, overwrite=args.force, progress=True, motion=args.motion,
+        model_path=args.model, num_steps=args.steps, guidance_scale=args.guidance,
     )  # fmt: skip
     for note in res.notes:
         print(f"note: {note}")
     print(
         f"wrote {res.video} ({len(res.motion)} frames, {res.motion.duration:.1f} s, {args.size} px; "
-        f"motion: {res.motion_source}; phone timing: {res.timing}; render {res.render_fps:.0f} fps)"
+        f"motion: {res.motion_source}; timing: {res.timing}; render {res.render_fps:.0f} fps)"
     )
     if args.motion_out:
         print(f"wrote {args.motion_out}")

@@ -1,10 +1,14 @@
-"""Audio + emotion + portrait -> talking-portrait MP4, with the *procedural* motion.
+"""Audio + emotion + portrait -> talking-portrait MP4.
 
-This is the end-to-end path the motion diffusion model will slot into: phone
-timings -> motion -> renderer -> MP4. Until that model is trained, the motion is
-the procedural synthesis of :mod:`.procedural` (the same generator that makes its
-training data), which needs phone timings: from ``text`` when given, otherwise
-from faster-whisper tiny.en word timings + espeak-ng (see ``phones_from_audio``).
+Two motion sources:
+
+- ``"diffusion"``: the trained motion diffusion model (:mod:`.pipeline`): audio features +
+  EmotionEncoder -> motion; needs the shipped (or a given) checkpoint;
+- ``"procedural"``: the rule-based synthesis of :mod:`.procedural` (the model's training data),
+  which needs phone timings: from ``text`` when given, otherwise faster-whisper tiny.en word
+  timings + espeak-ng (see ``phones_from_audio``).
+
+``motion="auto"`` uses the diffusion model when weights are available, else the procedural motion.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ class TalkingPortraitOutput:
         motion: the face motion rendered (25 fps).
         phones: the phone timings used.
         timing: where the phone timings came from ("text", "whisper", "energy").
-        motion_source: "procedural" until the diffusion model is trained.
+        motion_source: "diffusion" or "procedural".
         render_fps: frames rendered per wall-clock second.
     """
 
@@ -94,38 +98,60 @@ def animate(
     motion_out: str | os.PathLike | None = None,
     overwrite: bool = False,
     progress: bool = False,
+    motion: str = "procedural",
+    model_path: str | os.PathLike | None = None,
+    num_steps: int = 20,
+    guidance_scale: float = 2.0,
 ) -> TalkingPortraitOutput:
-    """Make a talking-portrait video with the procedural motion (see module docstring).
+    """Make a talking-portrait video (see module docstring).
 
     Args:
         portrait: image path or RGB array (default portrait in the CLI: ``skimage.data.astronaut()``).
         audio_path: speech WAV/FLAC/OGG (≤ 5 minutes).
         out: MP4 path (refused if it exists unless ``overwrite``).
         emotion: label, mixture, VAD or free text.
-        text: the words spoken (better phone timing); otherwise Whisper tiny.en transcribes.
+        text: the words spoken (procedural motion: better phone timing; otherwise Whisper transcribes).
         size: 256 or 512 px.
-        seed: varies the take (style, blinks, head motion).
+        seed: varies the take (diffusion noise, or procedural style, blinks and head motion).
         motion_out: also write the motion as ``.csv`` or ``.json`` (ARKit names).
+        motion: "procedural", "diffusion" or "auto". model_path: diffusion model folder (default: shipped).
+        num_steps, guidance_scale: diffusion sampling steps and CFG scale (emotion strength).
     """
     emo = Emotion.parse(emotion) if isinstance(emotion, str) else emotion
+    if motion not in ("auto", "diffusion", "procedural"):
+        raise EmotiveError(f"motion must be 'auto', 'diffusion' or 'procedural', not {motion!r}.")
     check_output(out, overwrite)
     if motion_out is not None:
         check_output(motion_out, overwrite)
         if Path(motion_out).suffix.lower() not in (".csv", ".json"):
             raise EmotiveError(f"--motion-out must end in .csv or .json, not '{Path(motion_out).name}'.")
+    pipe = None
+    if motion != "procedural":
+        from emotive.generators.face.pipeline import PRETRAINED, MotionDiffusionPipeline
+
+        if motion == "diffusion" or model_path is not None or (PRETRAINED / "config.json").exists():
+            pipe = MotionDiffusionPipeline.from_pretrained(model_path)
     audio, sr = load_speech(audio_path)
     prepared = prepare_portrait(portrait, size)
-    phones, timing = phones_from_audio(audio, sr, text)
-    motion = synthesize_motion(phones, emo, audio=audio, sr=sr, rng=np.random.default_rng(seed), fps=FPS)
-    motion.meta.update({"timing": timing, "seed": seed})
+    if pipe is not None:
+        import torch
+
+        gen = torch.Generator().manual_seed(seed)
+        sampled = pipe(audio, sr, emo, generator=gen, num_steps=num_steps, guidance_scale=guidance_scale)
+        face_motion, phones, timing, source = sampled.motion, [], "audio features", "diffusion"
+    else:
+        phones, timing = phones_from_audio(audio, sr, text)
+        rng = np.random.default_rng(seed)
+        face_motion = synthesize_motion(phones, emo, audio=audio, sr=sr, rng=rng, fps=FPS)
+        source = "procedural"
+    face_motion.meta.update({"timing": timing, "seed": seed})
     renderer = PortraitRenderer(prepared)
     t0 = time.perf_counter()
-    write_video(
-        renderer.render(motion, progress=progress), out, fps=FPS, audio_path=audio_path, overwrite=overwrite
-    )
-    fps = len(motion) / max(time.perf_counter() - t0, 1e-9)
+    frames = renderer.render(face_motion, progress=progress)
+    write_video(frames, out, fps=FPS, audio_path=audio_path, overwrite=overwrite)
+    fps = len(face_motion) / max(time.perf_counter() - t0, 1e-9)
     if motion_out is not None:
-        motion.save(motion_out, overwrite=overwrite)
+        face_motion.save(motion_out, overwrite=overwrite)
     return TalkingPortraitOutput(
-        Path(out), motion, list(phones), timing, "procedural", fps, list(prepared.notes)
+        Path(out), face_motion, list(phones), timing, source, fps, list(prepared.notes)
     )
