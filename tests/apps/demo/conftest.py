@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,3 +86,58 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+
+
+# A throw-away tab package for discovery and bind() tests (never part of the product).
+MODULES = {
+    "alpha": """
+        import gradio as gr
+        TITLE = "Alpha"
+        ORDER = 20
+        API_NAMES = ("alpha_run",)
+        def available():
+            return True
+        def build(panel):
+            box = gr.Textbox(label="alpha in")
+            out = gr.Textbox(label="alpha out")
+            btn = gr.Button("Go", elem_id="alpha-go")
+            panel.bind(btn.click, run, [box], [out], api_name="alpha_run")
+        def run(text, request):
+            from emotive.apps.demo.panel import request_to_emotion
+            return f"{text}|{request_to_emotion(request)}"
+    """,
+    "beta": """
+        TITLE = "Beta"
+        ORDER = 10
+        REQUIRES = "the beta weights (run emotive train beta)"
+        def available():
+            return False
+        def build(panel):
+            raise AssertionError("an unavailable tab must not be built")
+    """,
+    "broken": "import emotive.generators.does_not_exist\n",
+    "raising": """
+        TITLE = "Raising"
+        ORDER = 5
+        def available():
+            raise RuntimeError("weights corrupt")
+        def build(panel):
+            raise AssertionError("must not be built")
+    """,
+    "incomplete": "TITLE = 'Incomplete'\nORDER = 1\n",
+    "_helpers": "raise AssertionError('private modules are not imported')\n",
+}
+
+
+@pytest.fixture
+def fake_tabs(tmp_path, monkeypatch):
+    pkg = tmp_path / "emotive_fake_tabs"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for name, src in MODULES.items():
+        (pkg / f"{name}.py").write_text(textwrap.dedent(src))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("emotive_fake_tabs")
+    yield module
+    for name in [n for n in sys.modules if n.startswith("emotive_fake_tabs")]:
+        del sys.modules[name]

@@ -180,3 +180,39 @@ def test_bad_input_shows_a_message(session, artifacts_dir, demo_server):
     page.wait_for_function("() => document.querySelector('#explorer-table')?.innerText.includes('angry')")
     assert demo_server.alive()
     assert not outside
+
+
+def test_bind_runs_with_the_panel_state_of_the_moment(browser, fake_tabs, artifacts_dir):
+    """A throw-away tab wired with ``panel.bind``: the handler sees the intensity typed just before the click."""
+    import socket
+
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    from emotive.apps.demo.app import build_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = build_app(discover(fake_tabs))
+    app.blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                      ssr_mode=False, show_error=True)
+    url = f"http://127.0.0.1:{port}"
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(url)
+        page.wait_for_selector("#emotion-plot img")
+        page.get_by_label("alpha in").fill("x")
+        page.locator("#emotion-intensity input[type=number]").fill("0.3")
+        page.locator("#alpha-go").click()
+        page.wait_for_function("() => Array.from(document.querySelectorAll('textarea, input'))"
+                               ".some(e => e.value === 'x|happy:0.3')")
+        shot(page, artifacts_dir, "bind-chain")
+        client = Client(url, verbose=False, analytics_enabled=False)
+        assert client.predict("y", "sad:0.5", api_name="/alpha_run") == "y|sad:0.5"
+        with pytest.raises(AppError, match="Did you mean 'surprised'"):
+            client.predict("y", "suprised:0.4", api_name="/alpha_run")
+    finally:
+        page.close()
+        app.blocks.close()

@@ -2,64 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-import textwrap
-
-import pytest
-
 from emotive.apps.demo.app import build_app
 from emotive.apps.demo.tabs import REQUIRED, discover
-
-MODULES = {
-    "alpha": """
-        import gradio as gr
-        TITLE = "Alpha"
-        ORDER = 20
-        API_NAMES = ("alpha_run",)
-        def available():
-            return True
-        def build(panel):
-            box = gr.Textbox(label="alpha in")
-            out = gr.Textbox(label="alpha out")
-            btn = gr.Button("Go")
-            panel.bind(btn.click, lambda text, request: f"{text}|{request}", [box], [out], api_name="alpha_run")
-    """,
-    "beta": """
-        TITLE = "Beta"
-        ORDER = 10
-        REQUIRES = "the beta weights (run emotive train beta)"
-        def available():
-            return False
-        def build(panel):
-            raise AssertionError("an unavailable tab must not be built")
-    """,
-    "broken": "import emotive.generators.does_not_exist\n",
-    "raising": """
-        TITLE = "Raising"
-        ORDER = 5
-        def available():
-            raise RuntimeError("weights corrupt")
-        def build(panel):
-            raise AssertionError("must not be built")
-    """,
-    "incomplete": "TITLE = 'Incomplete'\nORDER = 1\n",
-    "_helpers": "raise AssertionError('private modules are not imported')\n",
-}
-
-
-@pytest.fixture
-def fake_tabs(tmp_path, monkeypatch):
-    pkg = tmp_path / "emotive_fake_tabs"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    for name, src in MODULES.items():
-        (pkg / f"{name}.py").write_text(textwrap.dedent(src))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    module = importlib.import_module("emotive_fake_tabs")
-    yield module
-    for name in [n for n in sys.modules if n.startswith("emotive_fake_tabs")]:
-        del sys.modules[name]
 
 
 def test_discover_sorts_and_explains(fake_tabs):
