@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from emotive.apps.demo.ports import check_port
+
+    check_port(args.host, args.port)  # before the slow gradio import
     from emotive.apps.demo.app import launch  # gradio loads only for this command
 
     launch(host=args.host, port=args.port, block=True, warm=args.warm)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import gradio as gr
 
 from . import ux
 from .panel import build_panel, resolve_for_panel
+from .ports import check_port
 from .tabs import TabInfo, discover
 
 log = logging.getLogger("emotive.demo")
@@ -139,26 +139,12 @@ def _preload_charts() -> None:
     emotion_figure(Emotion.from_label("happy")).savefig(io.BytesIO(), format="webp")
 
 
-def port_free(host: str, port: int) -> bool:
-    """True if ``host:port`` can be bound now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def launch(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, block: bool = True, warm: bool = True) -> DemoApp:
     """Serve the demo on ``http://host:port`` (offline, analytics off); blocks unless ``block=False``."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    if not 1 <= port <= 65535:
-        raise ux.DemoInputError(f"--port must be in 1-65535, got {port}.")
-    if not port_free(host, port):
-        raise ux.DemoInputError(f"Port {port} on {host} is in use (another demo running?); pass --port N.")
+    check_port(host, port)
     t0 = time.perf_counter()
     app = build_app()
     app.blocks.launch(

@@ -25,3 +25,10 @@ def test_busy_port_is_one_clear_error():
         r = emotive("demo", "--port", str(port))
     assert r.returncode == 2
     assert f"Port {port} on 127.0.0.1 is in use" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bad_port_and_host_are_one_clear_error():
+    r = emotive("demo", "--port", "70000")
+    assert r.returncode == 2 and "--port must be in 1-65535" in r.stderr
+    r = emotive("demo", "--host", "192.0.2.1")  # TEST-NET-1: a valid address that is not this machine
+    assert r.returncode == 2 and "--host '192.0.2.1' is not an address" in r.stderr and "Traceback" not in r.stderr
