@@ -7,7 +7,7 @@ global state, safe from worker threads), which ``gr.Plot`` renders.
   valence-arousal plane (the shared emotion panel).
 * :func:`prompts_figure` -- several resolved prompts: a prompt x label heat map and
   their points on the valence-arousal plane (the emotion explorer).
-* :func:`verdict_chart` -- an evaluator's :class:`Verdict`: per-label probabilities with
+* :func:`verdict_chart` (+ :func:`verdict_markdown`, one line of text) -- an evaluator's :class:`Verdict`: per-label probabilities with
   the requested label marked, matched or not, predicted vs requested VAD, and the
   modality's quality figures (WER, lip-sync correlation, attribute values, ...).
 """
@@ -242,3 +242,13 @@ def verdict_chart(verdict: Verdict) -> Figure:
     color = "#333333" if verdict.target is None else (MATCH_COLOR if verdict.matches else MISS_COLOR)
     fig.suptitle(verdict_title(verdict), fontsize=11, weight="bold", color=color)
     return fig
+
+
+def verdict_markdown(verdict: Verdict) -> str:
+    """The verdict in one Markdown line, to show beside :func:`verdict_chart` (readable without the picture)."""
+    figs = " · ".join(f"{k} {v}" for k, v in verdict_rows(verdict.figures))
+    ranked = sorted(zip(LABELS, verdict.probs), key=lambda t: -t[1])
+    mix = ", ".join(f"{n} {p:.0%}" for n, p in ranked[:3] if p >= 0.05)
+    head = verdict_title(verdict).split(" - ", 1)
+    text = f"**{head[0]}** - {head[1]}" if len(head) == 2 else verdict_title(verdict)
+    return f"{text} · top labels: {mix}" + (f" · {figs}" if figs else "")

@@ -12,6 +12,7 @@ from emotive.apps.demo.charts import (
     emotion_figure,
     prompts_figure,
     verdict_chart,
+    verdict_markdown,
     verdict_rows,
 )
 from emotive.conditioning import LABELS, Emotion
@@ -101,3 +102,12 @@ def test_prompts_figure_one_point_per_prompt():
     assert points == [pytest.approx(e.vad[:2]) for e in es]
     with pytest.raises(ValueError):
         prompts_figure(["a"], [])
+
+
+def test_verdict_markdown_reads_without_the_picture():
+    v = Verdict("speech", PROBS, (0.6, 0.3, 0.2), Emotion.from_label("sad"), False, {"wer": 0.04})
+    md = verdict_markdown(v)
+    assert md.startswith("**NO MATCH** - recognised happy 60% (requested sad)")
+    assert "happy 60%, sad 10%, neutral 5%" in md and md.endswith("wer 0.04")
+    none = verdict_markdown(Verdict("music", PROBS, (0.6, 0.3, 0.2), None, False, {}))
+    assert none.startswith("predicted happy 60% (no emotion requested)")
