@@ -82,6 +82,18 @@ def test_build_train_sample(corpus, tmp_path):
     assert not np.allclose(a.motion.to_array(), c.motion.to_array())
     assert a.motion.meta["source"] == "diffusion"
 
+    # The end-to-end pipeline renders the sampled motion.
+    import skimage.data
+
+    from emotive.generators.face.motion import FaceMotion
+    from emotive.generators.face.talking import TalkingPortraitPipeline
+
+    talk = TalkingPortraitPipeline(pipe)
+    res = talk(skimage.data.astronaut(), rows[0]["wav"], tmp_path / "t.mp4", "sad",
+               generator=torch.Generator().manual_seed(0), num_steps=3, motion_out=tmp_path / "t.json")  # fmt: skip
+    assert res.motion_source == "diffusion" and (tmp_path / "t.mp4").stat().st_size > 1000
+    assert FaceMotion.load(tmp_path / "t.json").num_frames == res.motion.num_frames
+
     # save / load round trip of the shippable format
     pipe.save_pretrained(tmp_path / "ship")
     assert (tmp_path / "ship" / "model.safetensors").exists() and (tmp_path / "ship" / "config.json").exists()
