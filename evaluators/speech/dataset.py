@@ -87,7 +87,9 @@ def manifest_features(manifest: str | Path, cache_dir: str | Path | None = None,
             np.savez(tmp, **cache)
             os.replace(tmp, cpath)
     feats = np.stack([cache[k] for k in keyof]) if rows else np.zeros((0, DIM), np.float32)
-    labels = np.array([LABEL_INDEX[r["emotion"]["label"]] for r in rows], dtype=np.int64)
+    # rows rendered from random VAD points train the VAD head only (their argmax label is not a category)
+    labels = np.array([LABEL_INDEX[r["emotion"]["label"]] if r["emotion"].get("source", "label") in ("label", "mixture")
+                       else -1 for r in rows], dtype=np.int64)
     vads = np.array([[r["emotion"]["vad"][k] for k in ("valence", "arousal", "dominance")] for r in rows], dtype=np.float32)
     return FeatureSet(feats, labels, vads, [r["speaker"] for r in rows], [r.get("split", "train") for r in rows],
                       [r["id"] for r in rows], [r["emotion"].get("source", "label") for r in rows])
@@ -111,15 +113,16 @@ def loso(data: FeatureSet, cfg=None, log=None) -> dict:
         model = train_ser(tr.feats, tr.labels, tr.vads, tr.speakers, cfg)
         probs, vad = predict(model, te.feats, te.feats.mean(0))
         pred = probs.argmax(1)
-        per[s] = {"n": len(te.ids), "accuracy": float((pred == te.labels).mean()),
+        cls = te.labels >= 0
+        per[s] = {"n": int(cls.sum()), "accuracy": float((pred == te.labels)[cls].mean()),
                   "arousal_ccc": ccc(vad[:, 1], te.vads[:, 1]), "valence_ccc": ccc(vad[:, 0], te.vads[:, 0])}
         if log:
             log(f"LOSO {s}: {per[s]}")
-        y_all.append(te.labels)
-        p_all.append(pred)
+        y_all.append(te.labels[cls])
+        p_all.append(pred[cls])
         v_all.append(vad)
         vt_all.append(te.vads)
-    y, p, v, vt = (np.concatenate(a) for a in (y_all, p_all, v_all, vt_all))
+    y, p, v, vt = (np.concatenate(a) for a in (y_all, p_all, v_all, vt_all))  # y, p: labelled rows; v, vt: all
     conf = np.zeros((len(LABELS), len(LABELS)), dtype=int)
     for a, b in zip(y, p):
         conf[a, b] += 1

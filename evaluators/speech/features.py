@@ -23,7 +23,7 @@ _BANDS = ((0, 500), (500, 1000), (1000, 2000), (2000, 4000), (4000, 8000))
 
 FEATURE_NAMES: tuple[str, ...] = tuple(
     ["f0_mean", "f0_std", "f0_p5", "f0_p50", "f0_p95", "f0_range", "f0_slope", "f0_final", "f0_final_slope",
-     "f0_delta", "f0_jitter", "f0_tremor", "f0_skew", "voiced_frac",
+     "f0_delta", "f0_jitter", "f0_tremor", "f0_skew", "f0_up", "f0_down", "f0_halves", "voiced_frac",
      "level_mean", "level_std", "level_p95", "level_range", "level_slope",
      "rate", "pause_frac", "pause_mean", "duration", "voiced_run_mean",
      "tilt", "centroid", "flatness", "hf_ratio_1k", "hf_ratio_4k"]
@@ -100,9 +100,12 @@ def utterance_features(x: np.ndarray, sr: int) -> np.ndarray:
         feats += [mu, s.std(), np.percentile(s, 5), np.median(s), np.percentile(s, 95),
                   np.percentile(s, 95) - np.percentile(s, 5), slope, final, fs,
                   np.abs(d1).mean() if d1.size else 0.0, np.abs(d2).mean() if d2.size else 0.0, trem,
-                  float(((s - mu) ** 3).mean() / sd**3), voiced.mean()]
+                  float(((s - mu) ** 3).mean() / sd**3),
+                  np.percentile(s, 95) - np.median(s), np.median(s) - np.percentile(s, 5),  # accent peaks vs dips
+                  float(s[tv >= np.median(tv)].mean() - s[tv < np.median(tv)].mean()),  # second half - first half
+                  voiced.mean()]
     else:
-        feats += [0.0] * 13 + [float(voiced.mean())]
+        feats += [0.0] * 16 + [float(voiced.mean())]
     la = level[active]
     ta = vt[active]
     lslope = np.polyfit(ta - ta.mean(), la, 1)[0] if len(la) > 2 and np.ptp(ta) > 0 else 0.0

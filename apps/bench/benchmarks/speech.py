@@ -256,7 +256,21 @@ def bench_speech(ctx: BenchContext) -> BenchResult:
     res.target("convert_rtf", "<=", 0.3, "CPU seconds per second of audio, one thread, 30 s 22.05 kHz file")
     res.target("convert_peak_ram_mb", "<=", 1024, "peak resident memory of the converting process, 30 s file")
 
-    # 5. bad input
+    # 5. phone timings: Piper's duration-predictor timings vs DTW transfer from engines with exact timings
+    from emotive.generators.speech.align import timing_check
+
+    tt = [t for _, t in test_sents[: (3 if ctx.quick else 10)]]
+    checks = [timing_check(tt, v, r) for v, r in (("awb", "rms"), ("kal", "rms"), ("joe", "rms"), ("joe", "kal"))]
+    res.table("Phone timings: a voice's own boundaries vs boundaries carried over by MFCC-DTW from a reference voice",
+              ["voice", "reference", "phones", "matched", "MAE ms", "median ms", "<= 20 ms"],
+              [[c["voice"], c["reference"], c["phones"], c["matched_share"], c["mae_ms"], c["median_ms"], c["within_20ms"]]
+               for c in checks])
+    res.figures["timing_piper_vs_flite_mae_ms"] = checks[2]["mae_ms"]
+    res.figures["timing_dtw_floor_mae_ms"] = (checks[0]["mae_ms"] + checks[1]["mae_ms"]) / 2
+    res.notes.append("Timing check: awb/kal vs rms are engines with exact timings on both sides, so their MAE is the "
+                     "error of the DTW transfer itself; Piper (joe) within that range means its timings agree.")
+
+    # 6. bad input
     bad = _bad_inputs(ctx.out_dir / "_speech_bad_inputs")
     ok = sum(1 for r in bad if r[1] == "clear error")
     res.figures["bad_inputs_clear_error"] = ok / len(bad)
