@@ -12,12 +12,15 @@ def register(subsub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=None, help="stop after this many optimiser steps in total "
                    "(default 100000; 4 with --tiny)")
     p.add_argument("--minutes", type=float, default=None, help="stop after this many minutes of this invocation")
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--ship", default=None, help="after training copy the codec + MODEL_CARD.md into this folder")
     p.add_argument("--freeze-encoder", action="store_true",
                    help="train the decoder only (encoder + codebooks fixed, so an LM's tokens stay valid)")
     p.add_argument("--tiny", action="store_true", help="smoke mode: tiny model, 4 steps (used by tests)")
+    p.add_argument("--arch", choices=["spectral", "encodec"], default="spectral",
+                   help="spectral: log-magnitude RVQ autoencoder + Griffin-Lim (the embedded default, converges in "
+                   "minutes); encodec: transformers EncodecModel SEANet at 16 kHz (waveform, needs many more steps)")
     p.add_argument("--threads", type=int, default=1)
     p.set_defaults(func=run)
 
@@ -28,6 +31,17 @@ def run(args: argparse.Namespace) -> int:
     from emotive.generators.speech.codec_train import CodecTrainConfig, train_codec
 
     torch.set_num_threads(args.threads)
+    if args.arch == "spectral":
+        from emotive.generators.speech.codec_spectral import SpectralTrainConfig, train_spectral_codec
+
+        if args.tiny:
+            scfg = SpectralTrainConfig(tiny=True, max_steps=args.steps or 4, ae_warmup=2, eval_every=2, batch_size=2,
+                                       segment_s=0.3, eval_clips=1, ckpt_every_s=0.0, freeze_encoder=args.freeze_encoder)
+        else:
+            scfg = SpectralTrainConfig(batch_size=args.batch_size, max_steps=args.steps or 100_000,
+                                       eval_every=args.eval_every, freeze_encoder=args.freeze_encoder)
+        res = train_spectral_codec(args.corpus, args.out, scfg, max_minutes=args.minutes)
+        return _report(args, res)
     if args.tiny:
         cfg = CodecTrainConfig(preset="tiny", batch_size=2, segment_s=0.2, ae_warmup=2, max_steps=args.steps or 4,
                                eval_every=2, eval_clips=1, ckpt_every_s=0.0, scales=[256, 512], freeze_encoder=args.freeze_encoder)
@@ -35,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
         cfg = CodecTrainConfig(batch_size=args.batch_size, max_steps=args.steps or 100_000, eval_every=args.eval_every,
                                freeze_encoder=args.freeze_encoder)
     res = train_codec(args.corpus, args.out, cfg, max_minutes=args.minutes, progress=True)
+    return _report(args, res)
+
+
+def _report(args: argparse.Namespace, res: dict) -> int:
     print(f"codec step {res['step']}: STOI seen {res.get('stoi_seen', float('nan')):.3f}, "
           f"held-out speaker {res.get('stoi_unseen', float('nan')):.3f} -> {args.out}/latest")
     if args.ship:

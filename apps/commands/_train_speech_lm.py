@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = LMTrainConfig(tiny=True, max_steps=args.steps or 4, eval_every=2, frames_per_batch=600, ckpt_every_s=0)
     else:
         cfg = LMTrainConfig(max_steps=args.steps or 100_000, eval_every=args.eval_every, frames_per_batch=args.frames_per_batch)
-    res = train_lm(load_rows(args.corpus), args.codec, args.out, cfg, max_minutes=args.minutes)
+    res = train_lm(lambda: load_rows(args.corpus), args.codec, args.out, cfg, max_minutes=args.minutes)
     print(f"speech-lm step {res['step']}: held-out CE {res.get('ce', float('nan')):.3f}, "
           f"codebook-0 accuracy {res.get('acc0', float('nan')):.3f} -> {args.out}/latest")
     if args.ship:

@@ -87,6 +87,24 @@ class CodecInfo:
         return self.num_codebooks * math.log2(self.codebook_size) * self.frame_rate
 
 
+def load_codec(path: str | Path | None = None, bandwidth: float | None = None):
+    """Load any codec folder: the spectral codec (``"codec_type": "spectral"`` in config.json) or an
+    EncodecModel folder (compact trained-here EnCodec or the real ``facebook/encodec_24khz``).
+
+    ``path=None`` = the embedded default. Both returned types share the interface
+    (``encode``, ``decode``, ``sample_rate``, ``frame_rate``, ``num_codebooks``, ``codebook_size``, ``hop_length``).
+    """
+    p = Path(path) if path is not None else PRETRAINED_DIR
+    if not (p / "config.json").is_file():
+        raise CodecError(f"No codec at {p} (expected config.json + model.safetensors; train one with "
+                         "`emotive train speech-codec`).")
+    if json.loads((p / "config.json").read_text()).get("codec_type") == "spectral":
+        from emotive.generators.speech.codec_spectral import SpectralCodec
+
+        return SpectralCodec.from_pretrained(p)
+    return SpeechCodec.from_pretrained(p, bandwidth=bandwidth)
+
+
 class SpeechCodec:
     """RVQ codec over a ``transformers.EncodecModel``.
 

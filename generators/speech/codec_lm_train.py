@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import torch
 
 from emotive.conditioning import Emotion
 from emotive.conditioning.encoder import ConditionDropout, emotion_features
-from emotive.generators.speech.codec import SpeechCodec
+from emotive.generators.speech.codec import SpeechCodec, load_codec
 from emotive.generators.speech.lm import CodecLM, LMConfig, frames_from_timings, tiny_lm_config
 
 
@@ -45,7 +46,8 @@ class LMTrainConfig:
 def _codec_hash(codec: SpeechCodec) -> str:
     """Hash of what determines the codes (encoder + codebooks); decoder fine-tuning keeps the token cache valid."""
     h = hashlib.sha1()
-    for k, v in sorted(codec.model.state_dict().items()):
+    sd = codec.model.state_dict() if hasattr(codec, "model") else codec.state_dict()
+    for k, v in sorted(sd.items()):
         if k.startswith("decoder."):
             continue
         h.update(k.encode())
@@ -141,16 +143,22 @@ def evaluate_loss(model: CodecLM, items: list[dict], frames_per_batch: int) -> d
     return {key: v / max(n, 1) for key, v in tot.items()}
 
 
-def train_lm(rows: list[dict], codec_dir: str | Path | None, out: str | Path, cfg: LMTrainConfig | None = None,
-             max_minutes: float | None = None, progress: bool = True) -> dict:
-    """Tokenise (cached) and train/resume the codec LM. Returns the last held-out evaluation."""
+def train_lm(rows: list[dict] | Callable[[], list[dict]], codec_dir: str | Path | None, out: str | Path,
+             cfg: LMTrainConfig | None = None, max_minutes: float | None = None, progress: bool = True) -> dict:
+    """Tokenise (cached) and train/resume the codec LM. Returns the last held-out evaluation.
+
+    ``rows`` may be a callable returning the manifest rows: it is called again at every epoch start, so
+    rows a corpus build adds while training runs are tokenised and used from the next epoch on.
+    """
+    rows_fn = rows if callable(rows) else None
+    rows = rows_fn() if rows_fn else rows
     from accelerate import Accelerator
     from tqdm import tqdm
 
     cfg = cfg or LMTrainConfig()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    codec = SpeechCodec.from_pretrained(codec_dir)
+    codec = load_codec(codec_dir)
     items = tokenize_corpus(rows, codec, out / "tokens.pt", progress)
     train_items = [it for it in items if it["split"] == "train"]
     test_items = [it for it in items if it["split"] == "test"]
@@ -199,6 +207,14 @@ def train_lm(rows: list[dict], codec_dir: str | Path | None, out: str | Path, cf
     run = None
     done = False
     while not done:
+        if rows_fn is not None and epoch > 0:
+            fresh = rows_fn()
+            if len(fresh) != len(rows):
+                rows = fresh
+                items = tokenize_corpus(rows, codec, out / "tokens.pt", progress)
+                train_items = [it for it in items if it["split"] == "train"]
+                test_items = [it for it in items if it["split"] == "test"]
+                _log(out, f"reloaded corpus: {len(train_items)} train / {len(test_items)} test clips")
         rng = np.random.default_rng(cfg.seed + epoch)
         batches = make_batches(train_items, cfg.frames_per_batch, rng)
         skip = state["batch_in_epoch"] if state is not None and "batch_in_epoch" in state else 0

@@ -216,9 +216,23 @@ def find_manifest(corpus: str | Path) -> Path:
 
 
 def load_rows(corpus: str | Path) -> list[dict]:
+    """Manifest rows (``wav`` absolute). An in-progress ``manifest.partial.jsonl`` may end in a half-written
+    line and list files still being written: only complete rows whose WAV exists are returned."""
     from emotive.generators.speech.corpus import read_manifest
 
-    return read_manifest(find_manifest(corpus))
+    m = find_manifest(corpus)
+    if m.name != "manifest.partial.jsonl":
+        return read_manifest(m)
+    rows = []
+    for ln in m.read_text().splitlines():
+        try:
+            r = json.loads(ln)
+        except json.JSONDecodeError:
+            continue
+        r["wav"] = str((m.parent / r["wav"]).resolve())
+        if Path(r["wav"]).is_file():
+            rows.append(r)
+    return rows
 
 
 def split_rows(rows: list[dict], heldout_speaker: str) -> tuple[list[dict], list[dict], list[dict]]:
@@ -405,7 +419,8 @@ def ship(out: str | Path, dest: str | Path, card: str) -> None:
     for name in ("config.json", "model.safetensors"):
         shutil.copy2(src / name, dest / name)
     cfg = json.loads((dest / "config.json").read_text())
-    assert cfg.get("emotive_codec_version") == CODEC_FORMAT_VERSION
+    if cfg.get("codec_type") != "spectral" and cfg.get("emotive_codec_version") != CODEC_FORMAT_VERSION:
+        raise RuntimeError(f"{src} is not an emotive codec export")
     (dest / "MODEL_CARD.md").write_text(card)
 
 

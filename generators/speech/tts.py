@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from emotive.conditioning import Emotion, EmotiveError
-from emotive.generators.speech.codec import SpeechCodec
+from emotive.generators.speech.codec import SpeechCodec, load_codec
 from emotive.generators.speech.lm import CodecLM, LMError, phone_ids
 
 MAX_CHARS = 20_000
@@ -148,9 +148,9 @@ class EmotionalSpeechPipeline:
     def from_pretrained(cls, path: str | Path | None = None) -> EmotionalSpeechPipeline:
         """``path`` holds ``codec/`` and ``lm/`` folders; ``None`` = the embedded weights (no network)."""
         if path is None:
-            return cls(SpeechCodec.from_pretrained(), CodecLM.from_pretrained())
+            return cls(load_codec(), CodecLM.from_pretrained())
         p = Path(path)
-        return cls(SpeechCodec.from_pretrained(p / "codec"), CodecLM.from_pretrained(p / "lm"))
+        return cls(load_codec(p / "codec"), CodecLM.from_pretrained(p / "lm"))
 
     def save_pretrained(self, path: str | Path) -> None:
         p = Path(path)

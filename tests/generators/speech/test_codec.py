@@ -146,6 +146,8 @@ def test_default_preset_is_within_budget():
 def _train(corpus, out, *extra):
     cmd = [sys.executable, "-m", "emotive.apps.cli", "train", "speech-codec", "--tiny", "--corpus", str(corpus),
            "--out", str(out), *extra]
+    if "--arch" not in extra:
+        cmd += ["--arch", "encodec"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert r.returncode == 0, r.stderr[-2000:]
     return r
