@@ -65,3 +65,35 @@ def test_bad_portrait_writes_nothing(speech_wav, tmp_path):
     with pytest.raises(EmotiveError, match="No face"):
         animate(skimage.data.coffee(), speech_wav, out, text=TEXT)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_animate_and_evaluate(speech_wav, tmp_path, capsys):
+    """`emotive animate` (procedural, labelled as such) then `emotive evaluate face` on its output."""
+    import json
+
+    from emotive.apps.cli import main
+
+    out = tmp_path / "cli.mp4"
+    rc = main(["animate", str(speech_wav), "-e", "happy", "--text", TEXT, "-o", str(out), "--motion", "procedural",
+               "--motion-out", str(tmp_path / "m.json")])  # fmt: skip
+    assert rc == 0 and out.exists() and "motion: procedural" in capsys.readouterr().out
+    rc = main(
+        ["evaluate", "face", str(out), "--emotion", "happy", "--motion", str(tmp_path / "m.json"), "--json"]
+    )
+    v = json.loads(capsys.readouterr().out)
+    assert rc == 0 and v["modality"] == "face" and v["figures"]["face_frames"] > 10
+    assert v["label"] == "happy"
+    # Bad input: one clear line, exit 2, nothing written.
+    rc = main(
+        [
+            "animate",
+            str(speech_wav),
+            str(speech_wav),
+            "-o",
+            str(tmp_path / "bad.mp4"),
+            "--motion",
+            "procedural",
+        ]
+    )
+    assert rc == 2 and "not a readable image" in capsys.readouterr().err
+    assert not (tmp_path / "bad.mp4").exists()
