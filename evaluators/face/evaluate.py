@@ -146,6 +146,7 @@ def evaluate(
     motion: str | os.PathLike | None = None,
     portrait: str | os.PathLike | np.ndarray | None = None,
     stride: int = 1,
+    pairs_out: dict | None = None,
 ) -> Verdict:
     """Judge a talking-face video (see module docstring).
 
@@ -155,6 +156,8 @@ def evaluate(
         motion: commanded motion CSV/JSON (adds the rig-honesty correlations).
         portrait: the source portrait (identity reference; default: the first frame).
         stride: analyse every ``stride``-th frame (lip sync and honesty need 1).
+        pairs_out: if a dict is given, it receives {shape: (commanded [N], re-read [N])} for the honesty
+            shapes, so a caller can pool frames of many videos into one correlation.
     Returns:
         Verdict(modality="face") with figures: frames, face_frames, fer_label, lipsync_r, lipsync_lag,
         identity_drift_pct (mean) and identity_drift_max_pct, corr_<shape> for the honesty shapes,
@@ -215,6 +218,8 @@ def evaluate(
             n = min(len(c), len(read))
             m = ok[:n]
             corrs[name] = _corr(c[:n][m], read[:n, BLENDSHAPE_INDEX[name]][m])
+            if pairs_out is not None:
+                pairs_out[name] = (c[:n][m], read[:n, BLENDSHAPE_INDEX[name]][m])
         for name, v in corrs.items():
             figures[f"corr_{name}"] = v
         valid = [v for v in corrs.values() if v is not None]
