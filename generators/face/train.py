@@ -248,7 +248,9 @@ def export_pretrained(checkpoint: str | Path, out_dir: str | Path, card: str, wi
     return out
 
 
-def evaluate_model(pipe, rows: list[dict], n: int = 40, seed: int = 0, guidance_scale: float = 2.0) -> dict:
+def evaluate_model(
+    pipe, rows: list[dict], n: int = 40, seed: int = 0, guidance_scale: float = 2.0, **sample_kwargs
+) -> dict:
     """Held-out checks of a trained motion model on corpus rows (not used in training).
 
     - ``jaw_energy_r``: corr(sampled jawOpen, audio loudness per frame), best lag within ±3 frames,
@@ -256,7 +258,7 @@ def evaluate_model(pipe, rows: list[dict], n: int = 40, seed: int = 0, guidance_
     - ``emotion_nearest_acc``: the sampled clip's mean expression (non-mouth shapes + smile/frown) is
       nearest (cosine) to the FACS prototype of the requested label, among the 7 non-calm labels
       (clips with label intensity >= 0.5 only);
-    - ``sample_s_per_10s``: sampling wall time per 10 s of audio (20 DDIM steps, CFG).
+    - ``sample_s_per_10s``: sampling wall time per 10 s of audio (``sample_kwargs``: num_steps, scheduler).
     """
     import soundfile as sf
 
