@@ -291,9 +291,8 @@ def evaluate_model(
     for k, r in enumerate(pick):
         audio, sr = sf.read(r["wav"], dtype="float32")
         emo = Emotion.from_dict(r["emotion"])
-        out = pipe(
-            audio, sr, emo, generator=torch.Generator().manual_seed(seed + k), guidance_scale=guidance_scale
-        )
+        gen = torch.Generator().manual_seed(seed + k)
+        out = pipe(audio, sr, emo, generator=gen, guidance_scale=guidance_scale, **sample_kwargs)
         total_s += out.seconds
         total_audio += len(audio) / sr
         m = out.motion
