@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="motion source (auto: the diffusion model if its weights are shipped, else procedural)",
     )
     p.add_argument("--model", help="motion model folder (default: shipped)")
-    p.add_argument("--steps", type=int, default=20, help="diffusion sampling steps")
+    p.add_argument("--steps", type=int, default=6, help="diffusion sampling steps (DPM-Solver++)")
     p.add_argument(
         "--guidance", type=float, default=2.0, help="classifier-free guidance scale (emotion strength)"
     )

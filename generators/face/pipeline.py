@@ -130,10 +130,10 @@ class MotionDiffusionPipeline:
         sr: int,
         emotion: Emotion | str = "neutral",
         generator: torch.Generator | None = None,
-        num_steps: int = 20,
+        num_steps: int = 6,
         guidance_scale: float = 2.0,
         overlap: int = 16,
-        scheduler: str = "ddim",
+        scheduler: str = "dpm",
     ) -> MotionPipelineOutput:
         """Sample a motion for ``audio`` (mono, any rate) and ``emotion``.
 

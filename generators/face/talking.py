@@ -100,7 +100,7 @@ def animate(
     progress: bool = False,
     motion: str = "procedural",
     model_path: str | os.PathLike | None = None,
-    num_steps: int = 20,
+    num_steps: int = 6,
     guidance_scale: float = 2.0,
 ) -> TalkingPortraitOutput:
     """Make a talking-portrait video (see module docstring).
@@ -197,7 +197,7 @@ class TalkingPortraitPipeline:
         out: str | os.PathLike,
         emotion: Emotion | str = "neutral",
         generator=None,
-        num_steps: int = 20,
+        num_steps: int = 6,
         guidance_scale: float = 2.0,
         size: int = 256,
         text: str | None = None,

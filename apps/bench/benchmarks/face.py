@@ -107,7 +107,7 @@ def bench_face(ctx: BenchContext) -> BenchResult:
                 pass
             res.figures[f"render_fps_{size}"] = len(motion) / (time.perf_counter() - t0)
 
-        # Motion sampling speed (diffusion model, 20 DDIM steps with CFG) per 10 s of audio.
+        # Motion sampling speed (diffusion model, default 6 DPM-Solver++ steps with CFG) per 10 s of audio.
         from emotive.generators.face.pipeline import PRETRAINED, MotionDiffusionPipeline
 
         if (PRETRAINED / "config.json").exists():
