@@ -64,13 +64,19 @@ def _report(args: argparse.Namespace, res: dict) -> int:
 
 
 def _card(args: argparse.Namespace, res: dict) -> str:
+    if args.arch == "spectral":
+        arch = ("Spectral RVQ codec (`generators/speech/codec_spectral.py`): log-magnitude STFT (1024-point, 10 ms hop) "
+                "-> conv encoder -> 8 x 1024-entry residual VQ at 50 Hz (4 kbps) -> conv decoder -> fast Griffin-Lim.")
+    else:
+        arch = "EnCodec architecture (transformers.EncodecModel; Défossez et al. 2022) at 16 kHz, 50 Hz, 8 codebooks."
     return (
         "# emotive compact speech codec\n\n"
-        "EnCodec architecture (transformers.EncodecModel; Défossez et al. 2022) trained from scratch on the project's "
-        "own synthetic speech corpus.\n\n"
-        f"- command: `emotive train speech-codec --corpus {args.corpus} --out {args.out} --steps {args.steps}`\n"
+        f"{arch} Trained from scratch here on the project's own synthetic speech corpus.\n\n"
+        f"- command: `emotive train speech-codec --arch {args.arch} --corpus {args.corpus} --out {args.out}"
+        f"{' --steps ' + str(args.steps) if args.steps else ''}`\n"
         f"- steps: {res['step']}\n"
-        f"- held-out STOI (pystoi): seen speakers {res.get('stoi_seen')}, held-out speaker awb {res.get('stoi_unseen')}\n"
+        f"- held-out STOI (pystoi, 8 clips each): held-out sentences {res.get('stoi_seen')}, "
+        f"held-out speaker awb {res.get('stoi_unseen')}\n"
         "- data: emotive speech corpus (own sentences; voices Piper joe, festival slt/kal/ked, flite rms; awb held out)\n"
         "- licence: weights MIT (project licence); corpus voices: see NOTICE.md\n"
     )

@@ -92,14 +92,14 @@ def _bench_codec(ctx: BenchContext, res: BenchResult, rows: list[dict], ser) -> 
     from pystoi import stoi
 
     from emotive.evaluators.speech.asr import error_rates, transcribe
-    from emotive.generators.speech.codec import PRETRAINED_DIR, SpeechCodec
+    from emotive.generators.speech.codec import PRETRAINED_DIR, load_codec
     from emotive.generators.speech.codec_train import HELDOUT_SPEAKER, read_audio, split_rows
 
     if not (PRETRAINED_DIR / "model.safetensors").is_file():
         res.notes.append("codec: no shipped weights in generators/speech/pretrained/codec; codec figures not measured.")
         return
     torch.set_num_threads(1)
-    codec = SpeechCodec.from_pretrained()
+    codec = load_codec()
     _, seen, unseen = split_rows(rows, HELDOUT_SPEAKER)
     n = 6 if ctx.quick else 24
     rng = np.random.default_rng(ctx.seed)
