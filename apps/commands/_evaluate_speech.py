@@ -14,7 +14,7 @@ def register(subsub: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="speech WAV")
     p.add_argument("--emotion", "-e", help="the requested emotion (for MATCH / NO MATCH)")
     p.add_argument("--text", help="what the speech says: adds WER and CER")
-    p.add_argument("--reference", nargs="+", help="other recordings of the same voice (speaker normalisation; better accuracy)")
+    p.add_argument("--reference", nargs="+", help="neutral recordings of the same voice (speaker normalisation; much better accuracy on new voices)")
     p.add_argument("--model", help="recogniser folder (default: shipped)")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
     p.set_defaults(func=run)

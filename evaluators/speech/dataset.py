@@ -96,6 +96,13 @@ def manifest_features(manifest: str | Path, cache_dir: str | Path | None = None,
 
 
 def loso(data: FeatureSet, cfg=None, log=None) -> dict:
+    from emotive.evaluators.speech.ser import SERConfig
+
+    cfg = cfg or SERConfig()
+    return _loso(data, cfg, log)
+
+
+def _loso(data: FeatureSet, cfg, log=None) -> dict:
     """Leave-one-speaker-out: train on the other speakers' train+val rows, test on the held-out
     speaker's *test-split* rows (sentences never seen in training), speaker reference = mean of those
     test rows' features (unlabeled). Returns overall and per-speaker accuracy, CCCs, confusion."""
@@ -111,7 +118,12 @@ def loso(data: FeatureSet, cfg=None, log=None) -> dict:
         if len(te.ids) == 0 or len(tr.ids) == 0:
             continue
         model = train_ser(tr.feats, tr.labels, tr.vads, tr.speakers, cfg)
-        probs, vad = predict(model, te.feats, te.feats.mean(0))
+        if cfg is not None and cfg.ref_mode == "pool":
+            ref = te.feats.mean(0)  # unlabeled pool of the held-out voice's test clips
+        else:  # neutral recordings of the held-out voice, from sentences outside the test split
+            neu = data.subset((spk == s) & (split != "test") & (data.labels == 0))
+            ref = neu.feats.mean(0) if len(neu.ids) else te.feats.mean(0)
+        probs, vad = predict(model, te.feats, ref)
         pred = probs.argmax(1)
         cls = te.labels >= 0
         per[s] = {"n": int(cls.sum()), "accuracy": float((pred == te.labels)[cls].mean()),

@@ -43,7 +43,8 @@ lr {cfg.lr}, weight decay {cfg.weight_decay}, class-balanced cross-entropy + VAD
 Took {seconds:.0f} s on one CPU thread including feature extraction. Written {_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}.
 
 **Evaluation: leave-one-speaker-out** (train on five voices' train+val sentences, test on the sixth voice's
-*test* sentences; speaker reference = mean features of that voice's test utterances, unlabeled).
+*test* sentences; speaker reference = mean features of that voice's neutral utterances of *other* sentences,
+i.e. the recogniser is given a few neutral recordings of the new voice).
 
 | figure | value |
 |---|---|
