@@ -138,7 +138,8 @@ def test_every_tab_runs_its_example(session, artifacts_dir):
         case = getattr(tab.module, "BROWSER_CASE", None)
         assert case, f"tab {tab.name} has no BROWSER_CASE"
         page.locator(f"#tab-{tab.name}-button").click()
-        page.locator(f"#{case['examples']} button").first.click()
+        # one-input examples render as buttons (.gallery-item), several inputs as a table (tr.tr-body)
+        page.locator(f"#{case['examples']} .gallery-item, #{case['examples']} tr.tr-body").first.click()
         page.locator(f"#{case['run']}").click()
         for out in case["outputs"]:
             page.wait_for_function(HAS_CONTENT, arg=out)
