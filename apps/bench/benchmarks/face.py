@@ -126,7 +126,7 @@ def bench_face(ctx: BenchContext) -> BenchResult:
             for wi, wav in enumerate(wavs):
                 for emo in EMOTIONS:
                     out = tmp / f"{pname}_{wi}_{emo}.mp4"
-                    animate(
+                    o = animate(
                         img,
                         wav,
                         out,
@@ -134,7 +134,9 @@ def bench_face(ctx: BenchContext) -> BenchResult:
                         text=SENTENCES[wi],
                         seed=wi,
                         motion_out=out.with_suffix(".csv"),
+                        motion="auto",
                     )
+                    res.figures["motion_source"] = o.motion_source
                     pairs: dict = {}
                     v = evaluate(out, emo, motion=out.with_suffix(".csv"), portrait=img, pairs_out=pairs)
                     for n, (c, r) in pairs.items():
