@@ -21,8 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tempo", type=float, help="override the tempo (BPM, 40-200)")
     p.add_argument("--mode", choices=["major", "minor"], help="override the mode")
     p.add_argument("--density", type=float, help="override the note density (onsets per bar, 1-16)")
-    p.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale (emotion strength; default 3)")
-    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
+    p.add_argument("--guidance", type=float, default=1.5, help="classifier-free guidance scale (emotion/attribute strength; default 1.5)")
+    p.add_argument("--temperature", type=float, default=0.9, help="sampling temperature (default 0.9)")
+    p.add_argument("--top-k", type=int, default=32, help="sample among the k likeliest codes (default 32)")
     p.add_argument("--continue", dest="prompt", metavar="MIDI", help="continue this MIDI file (its top line)")
     p.add_argument("--model", help="model folder (default: the shipped emotive-music-v1)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
@@ -46,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         generator=torch.Generator().manual_seed(args.seed),
         guidance_scale=args.guidance,
         temperature=args.temperature,
+        top_k=args.top_k,
         tempo=args.tempo,
         mode=args.mode,
         density=args.density,

@@ -121,3 +121,15 @@ def test_prior_kv_cache_matches_full_forward():
     seq2[:, -1] = (seq2[:, -1] + 1) % 32
     with torch.no_grad():
         np.testing.assert_allclose(prior(seq2, cond, total)[:, :-1].numpy(), full[:, :-1].numpy(), atol=1e-5)
+
+
+def test_enforce_mode_always_reaches_the_target_mode():
+    from emotive.generators.music.pipeline import _notelist, enforce_mode
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        # random diatonic melodies in C major / A minor: often ambiguous between the relative keys
+        scale = [60, 62, 64, 65, 67, 69, 71, 72]
+        bars = [[(s, int(rng.choice(scale)), 2) for s in range(0, 16, 2)] for _ in range(4)]
+        for mode in ("major", "minor"):
+            assert estimate_key(_notelist(enforce_mode(bars, mode))).mode == mode

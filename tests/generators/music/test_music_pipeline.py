@@ -52,6 +52,9 @@ def test_bad_bar_counts(tiny, bars):
 def test_bad_tempo_and_prompts(tiny, tmp_path):
     with pytest.raises(EmotiveError, match="tempo"):
         tiny("happy", bars=4, tempo=0)
+    for kw in ({"temperature": 0.0}, {"top_k": 0}, {"guidance_scale": -1.0}, {"density": 0.0}, {"mode": "lydian"}):
+        with pytest.raises(EmotiveError):
+            tiny("happy", bars=4, **kw)
     corrupt = tmp_path / "c.mid"
     corrupt.write_bytes(b"MThd\x00\x00\x00\x06\x00")
     empty = tmp_path / "e.mid"
