@@ -39,6 +39,8 @@ EXAMPLES = [
     [8, 70, "minor", 4, 3.0, 1],
     [16, 160, "major", 12, 3.0, 2],
 ]
+EXAMPLE_LABELS = ["8 bars, everything from the emotion", "8 bars, slow (70 BPM), minor, sparse",
+                  "16 bars, fast (160 BPM), major, dense"]
 
 API_CASES = {
     "compose": {
@@ -205,7 +207,7 @@ def build(panel: EmotionPanel) -> None:
                                       "strictly", elem_id="music-guidance")
             seed = ux.seed_input(elem_id="music-seed")
             run = gr.Button("Compose", variant="primary", elem_id="music-run")
-            gr.Examples(EXAMPLES, inputs=[bars, tempo, mode, density, guidance, seed],
+            gr.Examples(EXAMPLES, inputs=[bars, tempo, mode, density, guidance, seed], example_labels=EXAMPLE_LABELS,
                         label="Examples (click one, then Compose; the emotion comes from the panel above)",
                         elem_id="music-examples")
         with gr.Column(scale=6, min_width=360):

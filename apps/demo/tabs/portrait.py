@@ -154,11 +154,13 @@ def build(panel: EmotionPanel) -> None:
             gr.Examples(
                 [[str(ASTRONAUT), str(TEN_SECOND_WAV), 256, False, 0], [str(ASTRONAUT), str(SHORT_WAV), 256, True, 0]],
                 inputs=[portrait, speech, size, full, seed],
-                label="Examples: the astronaut speaking 10 s (four sentences) or 3 s; click one, then Animate",
+                example_labels=["astronaut, 10 s of speech (four sentences), every 5th frame checked",
+                                "astronaut, 3 s of speech, every frame checked"],
+                label="Examples (click one, then Animate)",
                 elem_id="portrait-examples",
             )
         with gr.Column(scale=6, min_width=360):
-            video = gr.Video(label="Talking portrait (MP4, H.264 + AAC, 25 fps)", interactive=False,
+            video = gr.Video(label="Talking portrait (MP4, H.264 + AAC, 25 fps)", interactive=False, height=420,
                              elem_id="portrait-video")
             chart = gr.Plot(label="Verdict of the face evaluator", elem_id="portrait-verdict")
             text = gr.Markdown(elem_id="portrait-verdict-text")

@@ -171,7 +171,8 @@ def build(panel: EmotionPanel) -> None:
             seed = ux.seed_input(elem_id="voice-seed")
             run = gr.Button("Convert", variant="primary", elem_id="voice-run")
             gr.Examples([[str(EXAMPLE_WAV), 0]], inputs=[upload, seed],
-                        label=f"Example: a neutral sentence (\u201c{EXAMPLE_TEXT}\u201d); click it, then Convert",
+                        example_labels=[f"neutral female voice, 2.9 s: \u201c{EXAMPLE_TEXT}\u201d"],
+                        label="Example (click it, then Convert)",
                         elem_id="voice-examples")
         with gr.Column(scale=6, min_width=360):
             audio = gr.Audio(label="Converted speech", type="filepath", interactive=False, elem_id="voice-audio")
