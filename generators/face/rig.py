@@ -51,6 +51,10 @@ from emotive.evaluators.face.analysis import FaceAnalysis, matrix_from_euler, re
 from emotive.evaluators.face.blendshapes import ARKIT_NAMES, BLENDSHAPE_INDEX, NUM_BLENDSHAPES
 
 IOD_CM = 6.3  # adult inter-pupillary distance, mean (Dodgson 2004)
+JAW_EXPONENT = 0.6
+"""Jaw response curve: displacement ~ jawOpen ** 0.6. Measured: with a linear jaw, MediaPipe re-read
+jawOpen stayed near 0 for commands below 0.2 (lips barely part at 256 px) and then jumped; speech
+mostly lives in 0.1-0.4, so small openings are expanded (monotonic, 0 and 1 unchanged)."""
 
 # Lip contours, corner to corner (subject's right corner first), MediaPipe indices.
 UPPER_OUTER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
@@ -407,7 +411,10 @@ class PortraitRig:
 
     def expression_offsets(self, blendshapes: np.ndarray) -> np.ndarray:
         """Landmark displacements [478, 2] px of a blendshape vector [52] (no head motion)."""
-        d = (np.asarray(blendshapes, np.float32) - self.rest_bs) @ self._basis_flat
+        b = np.asarray(blendshapes, np.float32).copy()
+        j = BLENDSHAPE_INDEX["jawOpen"]
+        b[j] = np.clip(b[j], 0.0, 1.0) ** JAW_EXPONENT
+        d = (b - self.rest_bs) @ self._basis_flat
         d = d.reshape(-1, 2)
         if self.neutralize:
             d = d + self.closure
