@@ -20,7 +20,7 @@ from emotive.apps.bench.runner import BenchContext, BenchResult, register
 from emotive.conditioning import LABELS, Emotion, EmotiveError
 
 CORPUS = Path(os.environ.get("EMOTIVE_SPEECH_CORPUS", "/work/cache/speech/corpus_small"))
-CACHE = Path(os.environ.get("EMOTIVE_SPEECH_CACHE", "/work/cache/speech/bench_cache"))
+CACHE = Path(os.environ.get("EMOTIVE_SPEECH_CACHE", "/work/cache/speech/feature_cache"))
 
 # Expected direction of each cue vs the same speaker's neutral utterances, from the literature
 # (Murray & Arnott 1993 Table I; Juslin & Laukka 2003 Table 7). +1 higher, -1 lower.
