@@ -26,9 +26,10 @@ def _card(manifest: Path, cfg: SERConfig, res: dict, n_train: int, hours: float,
     conf = "\n".join(f"| {a} | " + " | ".join(str(c) for c in row) + " |" for a, row in zip(LABELS, res["confusion"]))
     return f"""# Speech emotion recogniser (emotive SER, feature MLP)
 
-**What it is.** A two-hidden-layer MLP ({cfg.hidden} units, GELU, dropout {cfg.dropout}) on {cfg.feature_dim}
+**What it is.** An average of {cfg.members} two-hidden-layer MLPs ({cfg.hidden} units, GELU, dropout {cfg.dropout}) on {cfg.feature_dim}
 utterance-level prosodic and spectral statistics (`emotive.evaluators.speech.features`), plus the same
-statistics relative to the speaker's mean when reference utterances of the voice are given. Heads: 8 labels
+statistics relative to the mean of neutral reference recordings of the same voice, which replace the absolute
+statistics when given (speaker normalisation). Heads: 8 labels
 ({", ".join(LABELS)}) and valence/arousal/dominance in [-1, 1].
 
 **Data.** The project's own synthetic corpus (`{manifest}`): {n_train} utterances ({hours:.2f} h in the manifest)
