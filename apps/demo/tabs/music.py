@@ -34,17 +34,19 @@ TEMPO_RANGE = (40, 200)
 DENSITY_RANGE = (1, 16)
 SAMPLE_RATE = 22050
 
+GUIDANCE = 1.5
+"""The pipeline's default classifier-free guidance (chosen by the music helper's measured sweep)."""
 EXAMPLES = [
-    [8, 0, FROM_EMOTION, 0, 3.0, 0],
-    [8, 70, "minor", 4, 3.0, 1],
-    [16, 160, "major", 12, 3.0, 2],
+    [8, 0, FROM_EMOTION, 0, GUIDANCE, 0],
+    [8, 70, "minor", 4, GUIDANCE, 1],
+    [16, 160, "major", 12, GUIDANCE, 2],
 ]
 EXAMPLE_LABELS = ["8 bars, everything from the emotion", "8 bars, slow (70 BPM), minor, sparse",
                   "16 bars, fast (160 BPM), major, dense"]
 
 API_CASES = {
     "compose": {
-        "ok": [(4, 0, FROM_EMOTION, 0, 3.0, 0, "happy:0.8"), (4, 72, "minor", 3, 2.0, 5, "0.7 sad + 0.3 calm")],
+        "ok": [(4, 0, FROM_EMOTION, 0, GUIDANCE, 0, "happy:0.8"), (4, 72, "minor", 3, 3.0, 5, "0.7 sad + 0.3 calm")],
         "bad": [
             (0, 0, FROM_EMOTION, 0, 3.0, 0, "happy"),  # no bars
             (MAX_DEMO_BARS + 1, 0, FROM_EMOTION, 0, 3.0, 0, "happy"),  # too many bars
@@ -202,7 +204,7 @@ def build(panel: EmotionPanel) -> None:
                                 info=f"0 = follow the emotion; {DENSITY_RANGE[0]}-{DENSITY_RANGE[1]} overrides it",
                                 elem_id="music-density")
             hint = gr.Markdown(implied("happy:0.8"), elem_id="music-implied")
-            guidance = gr.Slider(0, 10, value=3.0, step=0.5, label="Emotion strength (classifier-free guidance)",
+            guidance = gr.Slider(0, 10, value=GUIDANCE, step=0.5, label="Emotion strength (classifier-free guidance)",
                                  info="1 = plain conditional sampling; higher follows the emotion and faders more "
                                       "strictly", elem_id="music-guidance")
             seed = ux.seed_input(elem_id="music-seed")

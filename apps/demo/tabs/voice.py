@@ -64,11 +64,17 @@ def _recogniser() -> Any:
 
 
 def warm_up() -> None:
-    """Import pyworld (slow first import) and load the recogniser if it is shipped."""
+    """Import pyworld (slow first import); load the recogniser and Whisper if the recogniser is shipped."""
     import pyworld  # noqa: F401
 
     if SER_READY:
+        import soundfile as sf
+
+        from emotive.evaluators.speech.asr import transcribe
+
         _recogniser()
+        x, sr = sf.read(str(EXAMPLE_WAV), dtype="float32", frames=16000)
+        transcribe(x, sr)
 
 
 def _f0(x: Any, sr: int) -> tuple[Any, Any]:
@@ -106,7 +112,11 @@ def prosody_figure(x: Any, y: Any, sr: int, params: Any, label: str) -> Any:
     return fig
 
 
-def convert(upload: Any, seed: Any, request: str, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+MAX_TEXT_CHARS = 300
+
+
+def convert(upload: Any, words: Any, seed: Any, request: str,
+            progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
     """Convert; returns (converted WAV, prosody figure, [verdict chart,] verdict text, downloads)."""
     import soundfile as sf
 
@@ -118,6 +128,9 @@ def convert(upload: Any, seed: Any, request: str, progress: gr.Progress = gr.Pro
 
     emotion = request_to_emotion(request)
     seed_value = ux.check_seed(seed)
+    words = str(words or "").strip()
+    if len(words) > MAX_TEXT_CHARS:
+        raise ux.DemoInputError(f"The words spoken are {len(words)} characters long; the limit is {MAX_TEXT_CHARS}.")
     duration, _ = ux.check_audio_upload(upload)
     progress(0.05, desc="reading the recording")
     sa = load_speech(upload, allow_clipping=True)
@@ -133,10 +146,10 @@ def convert(upload: Any, seed: Any, request: str, progress: gr.Progress = gr.Pro
     downloads = [str(wav)]
     chart = None
     if SER_READY:
-        progress(0.75, desc="recognising the emotion")
+        progress(0.75, desc="recognising the emotion" + (" and transcribing (Whisper)" if words else ""))
         ser = _recogniser()
         before = ser.evaluate(str(upload), None)
-        verdict = ser.evaluate(str(wav), emotion, reference=[str(upload)])
+        verdict = ser.evaluate(str(wav), emotion, reference=[str(upload)], text=words or None)
         chart = verdict_chart(verdict)
         lines.insert(0, verdict_markdown(verdict))
         lines.append(f"The original recording alone was recognised as **{before.label}**. The verdict on the "
@@ -168,9 +181,12 @@ def build(panel: EmotionPanel) -> None:
             upload = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Speech to convert",
                               elem_id="voice-input")
             gr.Markdown(ux.limits_note("audio") + " Sample rate 8-48 kHz, mono or stereo (mixed to mono).")
+            words = gr.Textbox(label="Words spoken (optional)", max_lines=2, visible=SER_READY,
+                               info="with them the verdict adds word/character error rates (Whisper transcribes "
+                                    "the converted audio; a few seconds more)", elem_id="voice-words")
             seed = ux.seed_input(elem_id="voice-seed")
             run = gr.Button("Convert", variant="primary", elem_id="voice-run")
-            gr.Examples([[str(EXAMPLE_WAV), 0]], inputs=[upload, seed],
+            gr.Examples([[str(EXAMPLE_WAV), EXAMPLE_TEXT if SER_READY else "", 0]], inputs=[upload, words, seed],
                         example_labels=[f"neutral female voice, 2.9 s: \u201c{EXAMPLE_TEXT}\u201d"],
                         label="Example (click it, then Convert)",
                         elem_id="voice-examples")
@@ -183,7 +199,7 @@ def build(panel: EmotionPanel) -> None:
             outputs.append(gr.Markdown(elem_id="voice-verdict-text"))
             outputs.append(gr.File(label="Downloads: converted WAV" + (", verdict JSON" if SER_READY else ""),
                                    file_count="multiple", interactive=False, elem_id="voice-download"))
-    panel.bind(run.click, convert, [upload, seed], outputs, api_name="convert",
+    panel.bind(run.click, convert, [upload, words, seed], outputs, api_name="convert",
                api_description="Re-render a speech recording with the prosody of an emotion.")
 
 
@@ -194,12 +210,13 @@ def _file(path: Path | str) -> dict[str, Any]:
 
 API_CASES = {
     "convert": {
-        "ok": [(_file(EXAMPLE_WAV), 0, "angry:0.8")],
+        "ok": [(_file(EXAMPLE_WAV), "", 0, "angry:0.8")],
         "bad": [
-            (None, 0, "happy"),  # nothing uploaded
-            (_file(Path(__file__).resolve().parent.parent / "README.md"), 0, "happy"),  # not audio
-            (_file(EXAMPLE_WAV), -3, "happy"),  # bad seed
-            (_file(EXAMPLE_WAV), 0, "suprised:0.4"),  # misspelt emotion
+            (None, "", 0, "happy"),  # nothing uploaded
+            (_file(Path(__file__).resolve().parent.parent / "README.md"), "", 0, "happy"),  # not audio
+            (_file(EXAMPLE_WAV), "", -3, "happy"),  # bad seed
+            (_file(EXAMPLE_WAV), "x" * (MAX_TEXT_CHARS + 1), 0, "happy"),  # over-long text
+            (_file(EXAMPLE_WAV), "", 0, "suprised:0.4"),  # misspelt emotion
         ],
     }
 }

@@ -97,7 +97,7 @@ def test_convert_changes_the_pitch_the_way_the_emotion_asks(client):
     x, sr = sf.read(str(voice.EXAMPLE_WAV), dtype="float32")
     medians = {}
     for request in ("angry:0.9", "sad:0.9"):
-        out = client.predict(_file(voice.EXAMPLE_WAV), 0, request, api_name="/convert")
+        out = client.predict(_file(voice.EXAMPLE_WAV), "", 0, request, api_name="/convert")
         y, sr_out = sf.read(out[0], dtype="float32")
         assert sr_out == sr and len(y) > 0.5 * len(x)
         _, f0 = voice._f0(y, sr)
@@ -110,8 +110,8 @@ def test_convert_changes_the_pitch_the_way_the_emotion_asks(client):
 @pytest.mark.parametrize(("api_name", "args", "words"), [
     ("compose", (8, 20, music.FROM_EMOTION, 0, 3.0, 0, "happy"), "Tempo must be 0"),
     ("compose", (99, 0, music.FROM_EMOTION, 0, 3.0, 0, "happy"), "maximum value 32"),  # gradio checks the slider
-    ("convert", (None, 0, "happy"), "No audio file"),
-    ("convert", ("README", 0, "happy"), "not an audio file"),
+    ("convert", (None, "", 0, "happy"), "No audio file"),
+    ("convert", ("README", "", 0, "happy"), "not an audio file"),
     ("animate", (None, "README", 256, True, 0, "happy"), "not an audio file"),
     ("animate", ("README", "WAV", 256, True, 0, "happy"), "cannot identify image file"),  # gradio reads it first
     ("animate", ("COFFEE", "WAV", 256, True, 0, "happy"), "face"),
@@ -133,7 +133,7 @@ def test_default_examples_run_within_the_targets(client, demo_server, artifacts_
     """Times each tab's first example through the API; the bound scales with the machine's load."""
     cases = {
         "compose": ("music", (*music.EXAMPLES[0], "happy:0.8")),
-        "convert": ("voice", (_file(voice.EXAMPLE_WAV), 0, "happy:0.8")),
+        "convert": ("voice", (_file(voice.EXAMPLE_WAV), voice.EXAMPLE_TEXT if voice.SER_READY else "", 0, "happy:0.8")),
         "animate": ("portrait", (_file(portrait.ASTRONAUT), _file(portrait.TEN_SECOND_WAV), 256, False, 0, "happy:0.8")),
     }
     load = os.getloadavg()[0] / (os.cpu_count() or 1)
@@ -155,3 +155,20 @@ def test_default_examples_run_within_the_targets(client, demo_server, artifacts_
         {"seconds": timings, "targets_s": TARGETS_S, "load_avg_per_cpu": round(load, 2)}, indent=2))
     for api_name, seconds in timings.items():
         assert seconds <= TARGETS_S[api_name] * max(1.5, load), (api_name, seconds, load)
+
+
+@pytest.mark.skipif(not _shown("music"), reason="the music tab is not available")
+@pytest.mark.parametrize(("data_json", "word"), [
+    ('[8, NaN, "from the emotion", 0, 1.5, 0, "happy"]', "tempo"),
+    ('[8, 0, "from the emotion", NaN, 1.5, 0, "happy"]', "density"),
+    ('[8, 0, "from the emotion", 0, Infinity, 0, "happy"]', "maximum value"),  # gradio checks the slider
+    ('[8, 0, "from the emotion", 0, 1.5, NaN, "happy"]', "number"),  # gradio's seed box refuses it
+])
+def test_non_finite_faders_give_messages(demo_server, data_json, word):
+    from .test_api import _raw_call
+
+    event, data = _raw_call(demo_server.url, "compose", data_json)
+    assert event == "error", (event, data)
+    message = json.loads(data)["error"] or ""
+    assert word in message.lower() and "Traceback" not in message, message
+    assert demo_server.alive()
