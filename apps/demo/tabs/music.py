@@ -217,7 +217,7 @@ def build(panel: EmotionPanel) -> None:
                              interactive=False, elem_id="music-audio")
             roll = gr.Image(label="Piano roll (colour = velocity)", type="filepath", interactive=False,
                             elem_id="music-roll")
-            chart = gr.Plot(label="Verdict of the music evaluator", elem_id="music-verdict")
+            chart = gr.Plot(label="Verdict of the music evaluator", show_label=False, elem_id="music-verdict")
             text = gr.Markdown(elem_id="music-verdict-text")
             download = gr.File(label="Downloads: MIDI, WAV, verdict JSON", file_count="multiple", interactive=False,
                                elem_id="music-download")

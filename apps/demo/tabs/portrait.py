@@ -143,8 +143,8 @@ def build(panel: EmotionPanel) -> None:
                                 height=260, elem_id="portrait-image")
             speech = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Speech",
                               elem_id="portrait-audio-in")
-            gr.Markdown(ux.limits_note("audio", "image") + " Rendering takes about 2 s per second of speech at "
-                        "256 px on 2 cores, and twice that at 512 px.")
+            gr.Markdown(ux.limits_note("audio", "image") + " A 10-second clip takes about 10-20 s at 256 px on "
+                        "2 cores (longer at 512 px or with every frame checked).")
             size = gr.Radio(list(SIZES), value=256, label="Frame size (px)", elem_id="portrait-size")
             full = gr.Checkbox(value=True, label="Check every frame",
                                info=f"adds lip sync; otherwise every {SPARSE_STRIDE}th frame is checked "
@@ -162,7 +162,7 @@ def build(panel: EmotionPanel) -> None:
         with gr.Column(scale=6, min_width=360):
             video = gr.Video(label="Talking portrait (MP4, H.264 + AAC, 25 fps)", interactive=False, height=420,
                              elem_id="portrait-video")
-            chart = gr.Plot(label="Verdict of the face evaluator", elem_id="portrait-verdict")
+            chart = gr.Plot(label="Verdict of the face evaluator", show_label=False, elem_id="portrait-verdict")
             text = gr.Markdown(elem_id="portrait-verdict-text")
             download = gr.File(label="Downloads: MP4, motion CSV (ARKit blendshapes + head pose), verdict JSON",
                                file_count="multiple", interactive=False, elem_id="portrait-download")

@@ -192,10 +192,10 @@ def build(panel: EmotionPanel) -> None:
                         elem_id="voice-examples")
         with gr.Column(scale=6, min_width=360):
             audio = gr.Audio(label="Converted speech", type="filepath", interactive=False, elem_id="voice-audio")
-            figure = gr.Plot(label="Pitch contour and waveform, before and after", elem_id="voice-prosody")
+            figure = gr.Plot(label="Pitch contour and waveform, before and after", show_label=False, elem_id="voice-prosody")
             outputs = [audio, figure]
             if SER_READY:
-                outputs.append(gr.Plot(label="Verdict of the speech emotion recogniser", elem_id="voice-verdict"))
+                outputs.append(gr.Plot(label="Verdict of the speech emotion recogniser", show_label=False, elem_id="voice-verdict"))
             outputs.append(gr.Markdown(elem_id="voice-verdict-text"))
             outputs.append(gr.File(label="Downloads: converted WAV" + (", verdict JSON" if SER_READY else ""),
                                    file_count="multiple", interactive=False, elem_id="voice-download"))
