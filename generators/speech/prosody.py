@@ -37,7 +37,7 @@ Sources:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -472,6 +472,3 @@ def describe(p: ProsodyParams) -> str:
         f"breathiness {p.breathiness:.2f}, jitter {p.jitter:.1%}, tremor {p.tremor:.1f} st"
     )
 
-
-def with_neutral(p: ProsodyParams, **kw: float) -> ProsodyParams:
-    return replace(p, **kw)

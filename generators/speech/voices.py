@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from emotive.conditioning import EmotiveError
+from emotive.evaluators.speech.audio import resample
 from emotive.generators.speech.frontend import engine_phone, ipa_symbols_to_phones, normalize_text
 
 CORPUS_SR = 16000
@@ -49,18 +50,6 @@ class Rendered:
     audio: np.ndarray
     sr: int
     phones: list[dict]
-
-
-def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    """Polyphase resampling [T] -> [T * sr_out / sr_in]."""
-    if sr_in == sr_out:
-        return x.astype(np.float32)
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
-    g = gcd(sr_in, sr_out)
-    return resample_poly(x, sr_out // g, sr_in // g).astype(np.float32)
 
 
 def _fix_phones(phones: list[dict], duration: float) -> list[dict]:
