@@ -143,8 +143,8 @@ def build(panel: EmotionPanel) -> None:
                                 height=260, elem_id="portrait-image")
             speech = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Speech",
                               elem_id="portrait-audio-in")
-            gr.Markdown(ux.limits_note("audio", "image") + " A 10-second clip takes about 10-20 s at 256 px on "
-                        "2 cores (longer at 512 px or with every frame checked).")
+            gr.Markdown(ux.limits_note("audio", "image") + " A 10-second clip takes about 10 s at 256 px on 2 cores "
+                        "(measured; more when the machine is busy, about 1.5x at 512 px).")
             size = gr.Radio(list(SIZES), value=256, label="Frame size (px)", elem_id="portrait-size")
             full = gr.Checkbox(value=True, label="Check every frame",
                                info=f"adds lip sync; otherwise every {SPARSE_STRIDE}th frame is checked "
@@ -152,10 +152,10 @@ def build(panel: EmotionPanel) -> None:
             seed = ux.seed_input(elem_id="portrait-seed")
             run = gr.Button("Animate", variant="primary", elem_id="portrait-run")
             gr.Examples(
-                [[str(ASTRONAUT), str(TEN_SECOND_WAV), 256, False, 0], [str(ASTRONAUT), str(SHORT_WAV), 256, True, 0]],
+                [[str(ASTRONAUT), str(TEN_SECOND_WAV), 256, True, 0], [str(ASTRONAUT), str(SHORT_WAV), 512, False, 1]],
                 inputs=[portrait, speech, size, full, seed],
-                example_labels=["astronaut, 10 s of speech (four sentences), every 5th frame checked",
-                                "astronaut, 3 s of speech, every frame checked"],
+                example_labels=["astronaut, 10 s of speech (four sentences), 256 px, every frame checked",
+                                "astronaut, 3 s of speech, 512 px, every 5th frame checked"],
                 label="Examples (click one, then Animate)",
                 elem_id="portrait-examples",
             )

@@ -134,7 +134,7 @@ def test_default_examples_run_within_the_targets(client, demo_server, artifacts_
     cases = {
         "compose": ("music", (*music.EXAMPLES[0], "happy:0.8")),
         "convert": ("voice", (_file(voice.EXAMPLE_WAV), voice.EXAMPLE_TEXT if voice.SER_READY else "", 0, "happy:0.8")),
-        "animate": ("portrait", (_file(portrait.ASTRONAUT), _file(portrait.TEN_SECOND_WAV), 256, False, 0, "happy:0.8")),
+        "animate": ("portrait", (_file(portrait.ASTRONAUT), _file(portrait.TEN_SECOND_WAV), 256, True, 0, "happy:0.8")),
     }
     load = os.getloadavg()[0] / (os.cpu_count() or 1)
     timings = {}
@@ -151,6 +151,8 @@ def test_default_examples_run_within_the_targets(client, demo_server, artifacts_
             with open(next(p for p in out[-1] if p.endswith(".csv"))) as f:
                 rows = list(csv.reader(f))
             assert len(rows) - 1 == 250 and sum("jawOpen" in h for h in rows[0]) == 1  # 10 s at 25 fps
+            verdict = json.loads(Path(next(p for p in out[-1] if p.endswith(".json"))).read_text())
+            assert verdict["figures"]["frames"] == 250 and "lipsync_r" in verdict["figures"], verdict["figures"]
     (artifacts_dir / "demo-tab-timing.json").write_text(json.dumps(
         {"seconds": timings, "targets_s": TARGETS_S, "load_avg_per_cpu": round(load, 2)}, indent=2))
     for api_name, seconds in timings.items():
