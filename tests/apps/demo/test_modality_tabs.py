@@ -57,6 +57,14 @@ def test_music_hint_states_what_the_emotion_implies():
     assert music.implied("suprised:0.4") == ""  # the panel shows its own message for a bad emotion
 
 
+def test_available_is_cheap():
+    """``available()`` runs at every start: file checks only, no model or heavy import."""
+    for tab in (music, voice, portrait):
+        t0 = time.perf_counter()
+        assert tab.available() in (True, False)
+        assert time.perf_counter() - t0 < 0.5, tab.__name__
+
+
 def test_tabs_state_their_limits_and_verdict_source():
     assert {"music", "voice", "portrait"} <= {t.name for t in discover() if t.available}
     assert voice.EXAMPLE_WAV.stat().st_size <= 200_000
