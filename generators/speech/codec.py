@@ -1,15 +1,16 @@
-"""Neural audio codec with EnCodec's interface: ``encode(wav, sr) -> codes [B, K, T]``, ``decode(codes) -> wav``.
+"""Neural audio codecs with EnCodec's interface: ``encode(wav, sr) -> codes [B, K, T]``, ``decode(codes) -> wav``.
 
-One class, two sources of weights, one model type underneath
-(``transformers.EncodecModel``: SEANet encoder -> residual vector quantiser ->
-SEANet decoder, Défossez et al. 2022, "High Fidelity Neural Audio Compression"):
+``load_codec(path=None)`` returns one of two implementations sharing that interface:
 
-* the compact codec trained here (16 kHz, hop 320 -> 50 Hz frames, 8 codebooks
-  of 1024 entries = 4 kbps), shipped in ``generators/speech/pretrained/codec`` and
-  reproduced by ``emotive train speech-codec``; it is the default;
-* any ``EncodecModel`` folder saved with ``save_pretrained`` -- e.g. the real
+* the embedded default, shipped in ``generators/speech/pretrained/codec``: the spectral
+  RVQ codec trained here (``codec_spectral.py``; 16 kHz, 50 Hz frames, 8 codebooks of
+  1024 entries = 4 kbps), reproduced by ``emotive train speech-codec``;
+* :class:`SpeechCodec` over a ``transformers.EncodecModel`` (SEANet encoder -> residual
+  vector quantiser -> SEANet decoder, Défossez et al. 2022, "High Fidelity Neural Audio
+  Compression"): any folder saved with ``save_pretrained`` -- the real
   ``facebook/encodec_24khz`` for users who have its files
-  (``SpeechCodec.from_pretrained("/path/to/encodec_24khz", bandwidth=6.0)``).
+  (``load_codec("/path/to/encodec_24khz", bandwidth=6.0)``), or an EnCodec-architecture
+  codec trained here with ``emotive train speech-codec --arch encodec``.
 
 The training-time quantiser (EMA codebooks, dead-code restarts) lives in
 ``codec_train.py``; after training its codebooks are written into the
