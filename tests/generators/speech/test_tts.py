@@ -120,7 +120,7 @@ def test_embedded_weights_speak():
     from emotive.generators.speech.lm import PRETRAINED_DIR
 
     if not (PRETRAINED_DIR / "model.safetensors").is_file():
-        pytest.skip("the codec LM has not been shipped yet (see the speech-lm MODEL_CARD / training status)")
+        pytest.skip("the codec LM has not been shipped yet (train it with `emotive train speech-lm`)")
     p = EmotionalSpeechPipeline.from_pretrained()
     out = p("Hello, this is a test.", emotion="happy", voice="slt", generator=torch.Generator().manual_seed(0))
     assert 0.5 < out.duration < 6.0 and np.abs(out.waveform).max() > 0.01
