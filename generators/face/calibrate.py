@@ -42,6 +42,12 @@ GAIN_RANGE = (0.6, 1.6)
 """Gains stay within anatomical plausibility: the rig's base magnitudes come from facial anatomy,
 the calibration only corrects them, it does not exaggerate a face to please one reader."""
 
+GAIN_MAX = {"eyeBlink": 1.0}
+"""Geometric caps: the blink basis brings the upper lid exactly onto the raised lower lid at gain 1 and
+command 1; a larger gain pushes the lid past the lower lid (folded mesh) before the command is complete,
+and MediaPipe's reading then falls again. The lid's readability comes from the synthesised lid skin and
+lash line (render.LID_START, LASH_WIDTH), not from an exaggerated warp."""
+
 
 def _pair(name: str) -> str:
     """Left/Right shapes share one gain (the face stays symmetric): key without the side."""
@@ -93,7 +99,8 @@ def calibrate_gains(rounds: int = 3, size: int = 256, path: Path | None = None) 
         response = pair_mean(measure(tuple(gains), size=size))
         for n, resp in response.items():
             factor = TARGET_RESPONSE / max(resp, 0.05)
-            gains[n] = float(np.clip(gains[n] * factor**0.7, *GAIN_RANGE))
+            lo, hi = GAIN_RANGE
+            gains[n] = float(np.clip(gains[n] * factor**0.7, lo, min(hi, GAIN_MAX.get(_pair(n), hi))))
     rig.calibrated_gains.cache_clear()
     path.write_text(json.dumps({"gains": gains}))
     response = measure(tuple(gains), size=size)

@@ -37,9 +37,22 @@ FRAMING = 2.4
 """Crop side / face size: the square crop shows the head, hair and shoulders' top."""
 SIZES = (256, 512)
 
-CAVITY = np.array([52, 18, 22], np.float32)
+CAVITY = np.array([85, 38, 42], np.float32)
 TEETH = np.array([232, 228, 214], np.float32)
+TEETH_SHADE = 0.35
+"""Teeth inside the mouth are in the lips' shadow: rendered at this fraction of TEETH. Measured: full-bright
+teeth bands read as bared teeth (FER2013 said "angry" for neutral speech on grace_hopper, 0.87)."""
+TEETH_LIT = 0.85
+"""... and at this fraction in a full smile (AU12 retracts the lips and exposes the teeth to the light)."""
+TEETH_MAX, LOWER_TEETH_GAP = 0.03, 0.35
+"""Upper-teeth band height cap and the opening at which lower teeth appear (IOD units)."""
 TONGUE = np.array([176, 78, 82], np.float32)
+FOLD_SOFTEN, FOLD_SIGMA, FOLD_RADIUS = 0.9, 0.08, 0.32
+"""Nasolabial fold softening strength per unit of removed smile, and its low-pass sigma (IOD)."""
+LID_START, LID_FULL = 0.1, 0.45
+LASH_WIDTH, LASH_ALPHA = 0.035, 0.9
+"""Lash line along the closed lid margin: width (IOD) and opacity."""
+"""Eyelid skin fades in over the eye opening between these eyeBlink values (before, the warp alone)."""
 
 
 @dataclass
@@ -182,7 +195,9 @@ class PortraitRenderer:
         return map_x, map_y
 
     # --- synthesis of mouth interior and eyelids --------------------------------------------
-    def _paint_mouth(self, frame: np.ndarray, pts: np.ndarray, jaw: float, tongue_out: float) -> None:
+    def _paint_mouth(
+        self, frame: np.ndarray, pts: np.ndarray, jaw: float, tongue_out: float, smile: float = 0.0
+    ) -> None:
         ui = pts[list(UPPER_INNER), :2]
         li = pts[list(LOWER_INNER), :2]
         gap = float(np.max(li[3:8, 1] - ui[3:8, 1]))
@@ -212,14 +227,15 @@ class PortraitRenderer:
         layer[:] = CAVITY * (0.55 + 0.45 * np.clip(dist, 0, 1))[..., None]
         iod = self.iod
         # Upper teeth: a band hanging from the upper inner lip, spanning its middle 75%.
-        th = min(0.11 * iod, 0.55 * gap + 0.04 * iod)
+        th = min(TEETH_MAX * iod, 0.45 * gap + 0.02 * iod)
         mid = ui[2:-2]
         teeth_poly = np.concatenate([mid, (mid + np.array([0, th]))[::-1]])
         tmask = np.zeros((h, w), np.uint8)
         cv2.fillPoly(tmask, [to_i(teeth_poly)], 255, cv2.LINE_AA, shift=3)
         tm = tmask.astype(np.float32)[..., None] / 255.0
         shade = 0.75 + 0.25 * np.clip(1 - np.abs(xx - c[0]) / rx, 0, 1)[..., None]
-        layer = layer * (1 - tm) + TEETH * shade * tm
+        teeth = TEETH * (TEETH_SHADE + (TEETH_LIT - TEETH_SHADE) * float(np.clip(smile, 0.0, 1.0)))
+        layer = layer * (1 - tm) + teeth * shade * tm
         # Gaps between teeth (once the teeth are tall enough to show them).
         for f in (-0.5, -0.25, 0.0, 0.25, 0.5) if th > 0.06 * iod else ():
             px = c[0] + f * rx * 0.9
@@ -227,14 +243,14 @@ class PortraitRenderer:
             cv2.line(layer, (int(px * sh), int(top * sh)), (int(px * sh), int((top + th) * sh)),
                      (150.0, 140.0, 130.0), 1, cv2.LINE_AA, shift=3)  # fmt: skip
         # Lower teeth and tongue appear as the jaw opens.
-        if gap > 0.18 * iod:
+        if gap > LOWER_TEETH_GAP * iod:
             lt = min(0.07 * iod, 0.2 * gap)
             mid_l = li[3:8]
             lt_poly = np.concatenate([mid_l - np.array([0, lt]), mid_l[::-1]])
             lmask = np.zeros((h, w), np.uint8)
             cv2.fillPoly(lmask, [to_i(lt_poly)], 255, cv2.LINE_AA, shift=3)
             lm = lmask.astype(np.float32)[..., None] / 255.0 * 0.8
-            layer = layer * (1 - lm) + TEETH * 0.8 * lm
+            layer = layer * (1 - lm) + teeth * 0.8 * lm
         tongue_c = (li[5] - off) + np.array([0, -(0.12 + 0.25 * tongue_out) * gap])
         axes = (max(1, int(0.32 * rx * sh)), max(1, int((0.25 + 0.3 * tongue_out) * gap * sh)))
         tg = np.zeros((h, w), np.uint8)
@@ -273,9 +289,9 @@ class PortraitRenderer:
         if not hasattr(self, "_lid_rgb"):
             self._lid_rgb = self._lid_colours()
         for (upper, lower, ca, cb), b, rgb in zip(self.eyes, blinks, self._lid_rgb):
-            if b < 0.35:
+            if b < LID_START:
                 continue
-            a = min(1.0, (b - 0.35) / 0.45)
+            a = min(1.0, (b - LID_START) / (LID_FULL - LID_START))
             top = pts[[ca, *upper, cb], :2]
             bottom = pts[[ca, *lower, cb], :2]
             # Lid: from slightly above the moved margin down to the lower lid (covers the squashed eye).
@@ -296,10 +312,38 @@ class PortraitRenderer:
             # Lash line along the closed margin.
             lash = np.zeros_like(mask)
             cv2.polylines(lash, [np.round((bottom - off) * 8).astype(np.int32)], False, 255,
-                          max(1, round(self.iod * 0.02)), cv2.LINE_AA, shift=3)  # fmt: skip
-            lm = lash.astype(np.float32)[..., None] / 255.0 * 0.6 * a
+                          max(1, round(self.iod * LASH_WIDTH)), cv2.LINE_AA, shift=3)  # fmt: skip
+            lm = lash.astype(np.float32)[..., None] / 255.0 * LASH_ALPHA * a
             roi = roi * (1 - lm) + np.array([45, 32, 30], np.float32) * lm
             frame[y0:y1, x0:x1] = np.clip(roi, 0, 255).astype(np.uint8)
+
+    def _soften_folds(self, frame: np.ndarray, pts: np.ndarray, bs: np.ndarray) -> None:
+        """Shading of the nasolabial folds when a smiling portrait is made to smile less.
+
+        The warp moves the mouth corners back, but the photo's smile also lives in its texture: the
+        deepened nasolabial folds and bunched cheeks (AU6/AU12 appearance changes, Ekman, Friesen &
+        Hager 2002). Where the commanded smile is below the portrait's own (MediaPipe's rest reading),
+        the area between nose wing and mouth corner is blended toward a low-pass copy of itself
+        (skin tone kept, fold shading removed), by ``FOLD_SOFTEN * (rest - command)``.
+        """
+        rest = self.rig.rest_bs
+        for corner, wing, side in ((61, 129, "Right"), (291, 358, "Left")):
+            k = BLENDSHAPE_INDEX[f"mouthSmile{side}"]
+            amt = FOLD_SOFTEN * float(np.clip(rest[k] - bs[k], 0.0, 1.0))
+            if amt < 0.02:
+                continue
+            c = 0.5 * (pts[corner, :2] + pts[wing, :2]) + np.array([0.0, 0.0])
+            r = FOLD_RADIUS * self.iod
+            x0, y0 = np.floor(c - 2 * r).astype(int)
+            x1, y1 = np.ceil(c + 2 * r).astype(int)
+            x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, self.size), min(y1, self.size)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            roi = frame[y0:y1, x0:x1].astype(np.float32)
+            low = cv2.GaussianBlur(roi, (0, 0), FOLD_SIGMA * self.iod)
+            yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+            w = np.exp(-((xx - c[0]) ** 2 + (yy - c[1]) ** 2) / (2 * r * r))[..., None] * amt
+            frame[y0:y1, x0:x1] = np.clip(roi * (1 - w) + low * w, 0, 255).astype(np.uint8)
 
     # --- public -----------------------------------------------------------------------------
     def render_frame(
@@ -312,8 +356,13 @@ class PortraitRenderer:
         map_x, map_y = self._warp_maps(dst)
         frame = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         bs = np.asarray(blendshapes)
+        self._soften_folds(frame, pts, bs)
         self._paint_mouth(
-            frame, pts, float(bs[BLENDSHAPE_INDEX["jawOpen"]]), float(bs[BLENDSHAPE_INDEX["tongueOut"]])
+            frame,
+            pts,
+            float(bs[BLENDSHAPE_INDEX["jawOpen"]]),
+            float(bs[BLENDSHAPE_INDEX["tongueOut"]]),
+            0.5 * float(bs[BLENDSHAPE_INDEX["mouthSmileLeft"]] + bs[BLENDSHAPE_INDEX["mouthSmileRight"]]),
         )
         self._paint_lids(
             frame,

@@ -51,6 +51,7 @@ from emotive.evaluators.face.analysis import FaceAnalysis, matrix_from_euler, re
 from emotive.evaluators.face.blendshapes import ARKIT_NAMES, BLENDSHAPE_INDEX, NUM_BLENDSHAPES
 
 IOD_CM = 6.3  # adult inter-pupillary distance, mean (Dodgson 2004)
+LIP_TAPER_CORNER = 0.5
 JAW_EXPONENT = 0.6
 """Jaw response curve: displacement ~ jawOpen ** 0.6. Measured: with a linear jaw, MediaPipe re-read
 jawOpen stayed near 0 for commands below 0.2 (lips barely part at 256 px) and then jumped; speech
@@ -202,8 +203,12 @@ def build_basis(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, FaceFram
     below = _smoothstep((p[:, 1] - mouth_c[1] + 0.02) / 0.12)
     w_jaw = below * depth
     w_jaw[upper_set] = 0.0
-    w_jaw[lower_set] = depth[lower_set]
-    w_jaw[list(CORNERS)] = 0.5 * depth[list(CORNERS)]
+    # Lower lip: the jaw drop tapers from the lip's middle (1) to the corners (0.5), an elliptical
+    # opening as in speech rather than a rectangular one (which FER2013 reads as a snarl/scream).
+    u = np.clip(np.abs(p[:, 0] - mouth_c[0]) / (0.5 * mouth_w + 1e-6), 0, 1)
+    taper = LIP_TAPER_CORNER + (1 - LIP_TAPER_CORNER) * np.sqrt(1 - u * u)
+    w_jaw[lower_set] = (depth * taper)[lower_set]
+    w_jaw[list(CORNERS)] = LIP_TAPER_CORNER * depth[list(CORNERS)]
     w_jaw = w_jaw / max(w_jaw[CHIN], 1e-3)
     # Fade out far from the mouth/chin (neck stays).
     w_jaw *= _smoothstep((1.45 - np.abs(p[:, 0])) / 0.4)
