@@ -281,7 +281,10 @@ def bench_speech(ctx: BenchContext) -> BenchResult:
                      "error of the DTW transfer itself; Piper (joe) within that range means its timings agree.")
 
     # 6. bad input
-    bad = _bad_inputs(ctx.out_dir / "_speech_bad_inputs")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as td:
+        bad = _bad_inputs(Path(td))
     ok = sum(1 for r in bad if r[1] == "clear error")
     res.figures["bad_inputs_clear_error"] = ok / len(bad)
     res.target("bad_inputs_clear_error", ">=", 1.0, "silence, clipping, 2-hour, non-audio, 96 kHz, 4 channels")
