@@ -47,8 +47,6 @@ TEETH_LIT = 0.85
 TEETH_MAX, LOWER_TEETH_GAP = 0.03, 0.35
 """Upper-teeth band height cap and the opening at which lower teeth appear (IOD units)."""
 TONGUE = np.array([176, 78, 82], np.float32)
-FOLD_SOFTEN, FOLD_SIGMA, FOLD_RADIUS = 0.9, 0.08, 0.32
-"""Nasolabial fold softening strength per unit of removed smile, and its low-pass sigma (IOD)."""
 LID_START, LID_FULL = 0.1, 0.45
 LASH_WIDTH, LASH_ALPHA = 0.035, 0.9
 """Lash line along the closed lid margin: width (IOD) and opacity."""
@@ -317,34 +315,6 @@ class PortraitRenderer:
             roi = roi * (1 - lm) + np.array([45, 32, 30], np.float32) * lm
             frame[y0:y1, x0:x1] = np.clip(roi, 0, 255).astype(np.uint8)
 
-    def _soften_folds(self, frame: np.ndarray, pts: np.ndarray, bs: np.ndarray) -> None:
-        """Shading of the nasolabial folds when a smiling portrait is made to smile less.
-
-        The warp moves the mouth corners back, but the photo's smile also lives in its texture: the
-        deepened nasolabial folds and bunched cheeks (AU6/AU12 appearance changes, Ekman, Friesen &
-        Hager 2002). Where the commanded smile is below the portrait's own (MediaPipe's rest reading),
-        the area between nose wing and mouth corner is blended toward a low-pass copy of itself
-        (skin tone kept, fold shading removed), by ``FOLD_SOFTEN * (rest - command)``.
-        """
-        rest = self.rig.rest_bs
-        for corner, wing, side in ((61, 129, "Right"), (291, 358, "Left")):
-            k = BLENDSHAPE_INDEX[f"mouthSmile{side}"]
-            amt = FOLD_SOFTEN * float(np.clip(rest[k] - bs[k], 0.0, 1.0))
-            if amt < 0.02:
-                continue
-            c = 0.5 * (pts[corner, :2] + pts[wing, :2]) + np.array([0.0, 0.0])
-            r = FOLD_RADIUS * self.iod
-            x0, y0 = np.floor(c - 2 * r).astype(int)
-            x1, y1 = np.ceil(c + 2 * r).astype(int)
-            x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, self.size), min(y1, self.size)
-            if x1 <= x0 or y1 <= y0:
-                continue
-            roi = frame[y0:y1, x0:x1].astype(np.float32)
-            low = cv2.GaussianBlur(roi, (0, 0), FOLD_SIGMA * self.iod)
-            yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-            w = np.exp(-((xx - c[0]) ** 2 + (yy - c[1]) ** 2) / (2 * r * r))[..., None] * amt
-            frame[y0:y1, x0:x1] = np.clip(roi * (1 - w) + low * w, 0, 255).astype(np.uint8)
-
     # --- public -----------------------------------------------------------------------------
     def render_frame(
         self, blendshapes: np.ndarray, rotation=(0.0, 0.0, 0.0), translation=(0.0, 0.0, 0.0)
@@ -356,7 +326,6 @@ class PortraitRenderer:
         map_x, map_y = self._warp_maps(dst)
         frame = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         bs = np.asarray(blendshapes)
-        self._soften_folds(frame, pts, bs)
         self._paint_mouth(
             frame,
             pts,
