@@ -8,7 +8,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test lint bench wheel-check clean-venv
+.PHONY: setup demo test lint bench corpus wheel-check clean-venv
 
 $(STAMP): pyproject.toml setup.py constraints.txt scripts/setup_system.sh
 	bash scripts/setup_system.sh
@@ -37,6 +37,11 @@ lint: setup
 
 bench: setup
 	$(VENV)/bin/emotive bench
+
+# the speech training corpus (~1 h of audio, six offline voices; needs the Debian
+# voices that setup_system.sh installs); see `emotive corpus speech --help`
+corpus: setup
+	$(VENV)/bin/emotive corpus speech --size small --out data/speech/corpus_small
 
 wheel-check: setup
 	bash scripts/wheel_check.sh
