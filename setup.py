@@ -10,7 +10,7 @@ import os
 from setuptools import setup
 
 ROOTS = ("conditioning", "generators", "evaluators", "apps")
-DATA_PATTERNS = ["*.json", "*.jsonl", "*.safetensors", "*.md", "*.txt", "*.csv", "*.png", "*.mid"]
+DATA_PATTERNS = ["*.json", "*.jsonl", "*.safetensors", "*.md", "*.txt", "*.csv", "*.png", "*.mid", "*.wav", "*.sf2"]
 
 packages: list[str] = []
 package_dir: dict[str, str] = {}
