@@ -144,9 +144,16 @@ class TextEmotionResolver:
             return
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
-        tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # a 90 MB local load needs no progress bar
+        try:
+            tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()
         if self.quantize:
             # int8 dynamic quantisation of the Linear layers: 3-4x faster on CPU
             # (p95 ~20 ms instead of ~95 ms per prompt on one core), same accuracy
@@ -155,7 +162,9 @@ class TextEmotionResolver:
             # pinned torch; without it we fall back to the float model.
             try:
                 with warnings.catch_warnings():
+                    # deprecation notices about torch.ao / quantised tensor creation
                     warnings.simplefilter("ignore", DeprecationWarning)
+                    warnings.simplefilter("ignore", UserWarning)
                     model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
             except (AttributeError, RuntimeError):
                 pass
