@@ -37,7 +37,8 @@ def _q(x: float) -> float:
     return 0.0 if v == 0 else v  # no negative zero
 
 
-def _finite(name: str, x: Any) -> float:
+def finite_number(name: str, x: Any) -> float:
+    """``float(x)`` or an :class:`EmotionError` naming ``name`` (not a number, NaN, inf)."""
     try:
         v = float(x)
     except (TypeError, ValueError) as exc:
@@ -45,6 +46,9 @@ def _finite(name: str, x: Any) -> float:
     if not math.isfinite(v):
         raise EmotionError(f"{name} must be a finite number, got {v}.")
     return v
+
+
+_finite = finite_number
 
 
 def vad_from_probs(probs: Sequence[float], intensity: float) -> tuple[float, float, float]:

@@ -20,7 +20,6 @@ emotion request string ("happy:0.7", "vad(...)", free text) too.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 import gradio as gr
 
 from emotive.conditioning import LABELS, Emotion, EmotionError
-from emotive.conditioning.emotion import MAX_PROMPT_CHARS
+from emotive.conditioning.emotion import MAX_PROMPT_CHARS, finite_number
 from emotive.conditioning.errors import unknown_label_error
 from emotive.conditioning.labels import LABEL_ALIASES
 
@@ -40,14 +39,7 @@ DEFAULT_LABEL = "happy"
 DEFAULT_INTENSITY = 0.8
 
 
-def _number(name: str, x: Any) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError) as exc:
-        raise EmotionError(f"{name} must be a number, got {x!r}.") from exc
-    if not math.isfinite(v):
-        raise EmotionError(f"{name} must be a finite number, got {v}.")
-    return v
+_number = finite_number
 
 
 def resolve_emotion(
