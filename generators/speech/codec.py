@@ -73,6 +73,26 @@ def _resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return resample_poly(x, sr_out // g, sr_in // g, axis=-1).astype(np.float32)
 
 
+def audio_batch(wav: np.ndarray | torch.Tensor, sr: int | None, sample_rate: int) -> np.ndarray:
+    """Validate mono audio [T] / [B, T] / [B, 1, T] at ``sr`` Hz (None = ``sample_rate``) and
+    return float32 [B, 1, T'] resampled to ``sample_rate``. Shared by every codec backend."""
+    x = wav.detach().cpu().float().numpy() if isinstance(wav, torch.Tensor) else np.asarray(wav, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[None, None]
+    elif x.ndim == 2:
+        x = x[:, None]
+    if x.ndim != 3 or x.shape[1] != 1:
+        raise CodecError(f"Expected mono audio [T], [B, T] or [B, 1, T]; got shape {tuple(x.shape)}.")
+    if x.shape[-1] == 0:
+        raise CodecError("Cannot encode empty audio.")
+    if not np.all(np.isfinite(x)):
+        raise CodecError("Audio contains NaN or infinite samples.")
+    sr = sample_rate if sr is None else int(sr)
+    if sr <= 0:
+        raise CodecError(f"Sample rate must be positive, got {sr}.")
+    return np.ascontiguousarray(_resample(x, sr, sample_rate), dtype=np.float32)
+
+
 @dataclass(frozen=True)
 class CodecInfo:
     """Static facts of a codec: sample rate (Hz), frame rate (Hz), codebooks used, entries per codebook."""
@@ -171,22 +191,7 @@ class SpeechCodec:
 
     # ------------------------------------------------------------------ coding
     def _as_batch(self, wav: np.ndarray | torch.Tensor, sr: int | None) -> torch.Tensor:
-        x = wav.detach().cpu().float().numpy() if isinstance(wav, torch.Tensor) else np.asarray(wav, dtype=np.float32)
-        if x.ndim == 1:
-            x = x[None, None]
-        elif x.ndim == 2:
-            x = x[:, None]
-        if x.ndim != 3 or x.shape[1] != 1:
-            raise CodecError(f"Expected mono audio [T], [B, T] or [B, 1, T]; got shape {tuple(x.shape)}.")
-        if x.shape[-1] == 0:
-            raise CodecError("Cannot encode empty audio.")
-        if not np.all(np.isfinite(x)):
-            raise CodecError("Audio contains NaN or infinite samples.")
-        sr = self.sample_rate if sr is None else int(sr)
-        if sr <= 0:
-            raise CodecError(f"Sample rate must be positive, got {sr}.")
-        x = _resample(x, sr, self.sample_rate)
-        return torch.from_numpy(np.ascontiguousarray(x))
+        return torch.from_numpy(audio_batch(wav, sr, self.sample_rate))
 
     @torch.no_grad()
     def encode(self, wav: np.ndarray | torch.Tensor, sr: int | None = None) -> torch.Tensor:

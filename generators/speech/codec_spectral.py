@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emotive.generators.speech.codec import CodecError, CodecInfo, _resample
+from emotive.generators.speech.codec import CodecError, CodecInfo, audio_batch
 
 SPECTRAL_FORMAT_VERSION = 1
 
@@ -179,21 +179,7 @@ class SpectralCodec(nn.Module):
         return y[:, None]
 
     def _as_batch(self, wav, sr):
-        x = wav.detach().cpu().float().numpy() if isinstance(wav, torch.Tensor) else np.asarray(wav, dtype=np.float32)
-        if x.ndim == 1:
-            x = x[None, None]
-        elif x.ndim == 2:
-            x = x[:, None]
-        if x.ndim != 3 or x.shape[1] != 1:
-            raise CodecError(f"Expected mono audio [T], [B, T] or [B, 1, T]; got shape {tuple(x.shape)}.")
-        if x.shape[-1] == 0:
-            raise CodecError("Cannot encode empty audio.")
-        if not np.all(np.isfinite(x)):
-            raise CodecError("Audio contains NaN or infinite samples.")
-        sr = self.sample_rate if sr is None else int(sr)
-        if sr <= 0:
-            raise CodecError(f"Sample rate must be positive, got {sr}.")
-        x = _resample(x, sr, self.sample_rate)
+        x = audio_batch(wav, sr, self.sample_rate)
         pad = (-x.shape[-1]) % self.hop_length
         return torch.from_numpy(np.ascontiguousarray(np.pad(x, ((0, 0), (0, 0), (0, pad)))))
 
