@@ -29,7 +29,7 @@ import numpy as np
 
 from emotive.conditioning import LABELS, Emotion, EmotiveError
 from emotive.generators.speech.frontend import phonemize
-from emotive.generators.speech.prosody import ProsodyParams, apply_prosody
+from emotive.generators.speech.prosody import ProsodyParams, WorldFeatures, analyze, apply_prosody
 from emotive.generators.speech.sentences import load_sentences
 from emotive.generators.speech.voices import CORPUS_SR, SPEAKERS, load_voice, render
 
@@ -124,9 +124,18 @@ def _voice(spk: str):
     return _VOICES[spk]
 
 
-def make_utterance(item: dict, source_audio: np.ndarray, phones: list[dict], sr: int = CORPUS_SR) -> tuple[np.ndarray, dict]:
+def source_analysis(source_audio: np.ndarray, phones: list[dict], sr: int = CORPUS_SR) -> WorldFeatures:
+    """WORLD analysis of a normalised neutral rendering; pass it to :func:`make_utterance` as ``world``
+    when one rendering gets several emotions (same output, the analysis is done once)."""
+    return analyze(_normalise(source_audio, phones, sr), sr)
+
+
+def make_utterance(
+    item: dict, source_audio: np.ndarray, phones: list[dict], sr: int = CORPUS_SR, world: WorldFeatures | None = None
+) -> tuple[np.ndarray, dict]:
     """Apply the item's emotion (with per-utterance rule variation) to a neutral rendering.
 
+    ``world``: :func:`source_analysis` of the same rendering, if already computed.
     Returns the waveform [T] and the manifest fields that depend on it.
     """
     rng = np.random.default_rng(item["seed"])
@@ -134,7 +143,8 @@ def make_utterance(item: dict, source_audio: np.ndarray, phones: list[dict], sr:
     params = ProsodyParams.from_emotion(e).perturbed(rng, RULE_VARIATION) if e.intensity > 0 else ProsodyParams()
     x = _normalise(source_audio, phones, sr)
     pauses = [(p["start"], p["end"]) for p in phones if p["phone"] == "pau"]
-    y, warp = apply_prosody(x, sr, params, rng, pauses_s=pauses, analysis_sr=None, resynthesize_identity=True)
+    y, warp = apply_prosody(x, sr, params, rng, pauses_s=pauses, analysis_sr=None, resynthesize_identity=True,
+                            world=world)
     dur = len(y) / sr
     bounds = warp([p["start"] for p in phones] + [phones[-1]["end"]])
     new_phones = []
@@ -152,10 +162,15 @@ def _work(chunk: list[dict], out_dir: str) -> list[dict]:
 
     spk = chunk[0]["speaker"]
     voice = _voice(spk)
-    rendered = render(spk, [it["sentence"]["text"] for it in chunk], CORPUS_SR, voice=voice)
+    # a sentence can occur several times per speaker (different emotions): render and analyse it once
+    texts = list(dict.fromkeys(it["sentence"]["text"] for it in chunk))
+    rendered = dict(zip(texts, render(spk, texts, CORPUS_SR, voice=voice)))
+    worlds = {t: source_analysis(r.audio, r.phones, CORPUS_SR) for t, r in rendered.items()
+              if sum(it["sentence"]["text"] == t for it in chunk) > 1}
     rows = []
-    for it, r in zip(chunk, rendered):
-        y, fields = make_utterance(it, r.audio, r.phones, CORPUS_SR)
+    for it in chunk:
+        r = rendered[it["sentence"]["text"]]
+        y, fields = make_utterance(it, r.audio, r.phones, CORPUS_SR, world=worlds.get(it["sentence"]["text"]))
         rel = f"wavs/{spk}/{it['id']}.wav"
         path = Path(out_dir) / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -180,6 +195,8 @@ def _chunks(items: list[dict], size: int) -> Iterable[list[dict]]:
         by_spk.setdefault(it["speaker"], []).append(it)
     out = []
     for spk_items in by_spk.values():
+        # repeats of a sentence land in the same chunk, so the worker renders and analyses it once
+        spk_items = sorted(spk_items, key=lambda it: it["sentence"]["id"])
         out += [spk_items[i : i + size] for i in range(0, len(spk_items), size)]
     # interleave speakers so the progress bar means the same thing throughout
     out.sort(key=lambda c: (int(_seed(c[0]["id"]) % 1000)))

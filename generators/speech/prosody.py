@@ -369,6 +369,7 @@ def apply_prosody(
     pauses_s: list[tuple[float, float]] | None = None,
     analysis_sr: int | None = 16000,
     resynthesize_identity: bool = False,
+    world: WorldFeatures | None = None,
 ) -> tuple[np.ndarray, Any]:
     """Waveform [T] at ``sr`` -> modified waveform at ``sr`` and a time-warp function.
 
@@ -378,6 +379,9 @@ def apply_prosody(
             on one core, the band above 8 kHz is then resynthesised from the input's resampling.
         resynthesize_identity: also vocode when ``params`` is the identity (the corpus does, so that
             neutral and emotional utterances share the vocoder's signature).
+        world: the WORLD analysis of this very input at the analysis rate, when the caller already has it
+            (the corpus renders one source with several emotions and analyses it once; WORLD analysis is
+            deterministic, so the output is identical).
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     if params.is_identity() and not resynthesize_identity:
@@ -385,8 +389,10 @@ def apply_prosody(
     from emotive.evaluators.speech.audio import resample
 
     a_sr = sr if analysis_sr is None or sr <= analysis_sr else analysis_sr
-    xa = resample(x, sr, a_sr)
-    w = analyze(xa, a_sr)
+    if world is not None and world.sr == a_sr:
+        w = world
+    else:
+        w = analyze(resample(x, sr, a_sr), a_sr)
     n = len(w.f0)
     if pauses_s is not None:
         t = np.arange(n) * w.frame_period / 1000.0

@@ -63,3 +63,31 @@ def test_resume_and_determinism(tiny_corpus, tmp_path):
         (other / json.loads(ln)["wav"]).unlink()
     build_corpus(other, "tiny", seed=0, progress=False)
     assert (other / "manifest.jsonl").read_text() == before
+
+
+def test_shared_source_analysis_gives_identical_audio():
+    """The corpus analyses a rendering once when it gets several emotions: same samples as analysing each time."""
+    from emotive.generators.speech.corpus import make_utterance, source_analysis
+    from emotive.generators.speech.voices import render
+
+    r = render("rms", ["The museum opens at nine on Sundays."], 16000)[0]
+    items = [it for it in plan("tiny") if it["speaker"] == "rms"][:2]
+    w = source_analysis(r.audio, r.phones, 16000)
+    for it in items:
+        a, fa = make_utterance(it, r.audio, r.phones, 16000)
+        b, fb = make_utterance(it, r.audio, r.phones, 16000, world=w)
+        assert np.array_equal(a, b) and fa == fb
+
+
+def test_chunks_keep_a_sentence_together():
+    from emotive.generators.speech.corpus import _chunks
+
+    items = [it for it in plan("full") if it["speaker"] == "kal"]
+    chunks = list(_chunks(items, 12))
+    where: dict[str, set[int]] = {}
+    for i, c in enumerate(chunks):
+        for it in c:
+            where.setdefault(it["sentence"]["id"], set()).add(i)
+    split = sum(len(v) > 1 for v in where.values())
+    assert split <= len(chunks)  # at most one sentence straddles each chunk boundary
+    assert sum(len(c) for c in chunks) == len(items)
