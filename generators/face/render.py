@@ -31,7 +31,7 @@ from emotive.evaluators.face.analysis import FaceAnalysis, FaceAnalyzer, region_
 from emotive.evaluators.face.blendshapes import BLENDSHAPE_INDEX
 from emotive.evaluators.face.images import load_image
 from emotive.generators.face.motion import FaceMotion
-from emotive.generators.face.rig import LOWER_INNER, UPPER_INNER, PortraitRig, _lid_split
+from emotive.generators.face.rig import LOWER_INNER, UPPER_INNER, PortraitRig, _lid_split, response
 
 FRAMING = 2.4
 """Crop side / face size: the square crop shows the head, hair and shoulders' top."""
@@ -333,10 +333,11 @@ class PortraitRenderer:
             float(bs[BLENDSHAPE_INDEX["tongueOut"]]),
             0.5 * float(bs[BLENDSHAPE_INDEX["mouthSmileLeft"]] + bs[BLENDSHAPE_INDEX["mouthSmileRight"]]),
         )
+        drive = response(bs)  # lid skin follows the lid travel, not the raw command
         self._paint_lids(
             frame,
             pts,
-            (float(bs[BLENDSHAPE_INDEX["eyeBlinkLeft"]]), float(bs[BLENDSHAPE_INDEX["eyeBlinkRight"]])),
+            (float(drive[BLENDSHAPE_INDEX["eyeBlinkLeft"]]), float(drive[BLENDSHAPE_INDEX["eyeBlinkRight"]])),
         )
         return frame
 

@@ -56,6 +56,11 @@ JAW_EXPONENT = 0.6
 """Jaw response curve: displacement ~ jawOpen ** 0.6. Measured: with a linear jaw, MediaPipe re-read
 jawOpen stayed near 0 for commands below 0.2 (lips barely part at 256 px) and then jumped; speech
 mostly lives in 0.1-0.4, so small openings are expanded (monotonic, 0 and 1 unchanged)."""
+BLINK_EXPONENT = 0.6
+"""Eyelid response curve: lid travel ~ eyeBlink ** BLINK_EXPONENT. Measured on the face bench videos
+with a linear lid: MediaPipe re-read eyeBlink stayed at its open-eye value (0.0-0.1) for commands up to
+0.3 and then jumped to ~0.35, so partial closures (most of a generated blink's frames) were invisible."""
+RESPONSE_EXPONENTS = {"jawOpen": JAW_EXPONENT, "eyeBlinkLeft": BLINK_EXPONENT, "eyeBlinkRight": BLINK_EXPONENT}
 
 # Lip contours, corner to corner (subject's right corner first), MediaPipe indices.
 UPPER_OUTER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
@@ -95,6 +100,16 @@ def _gauss(p: np.ndarray, c: np.ndarray, sigma: float) -> np.ndarray:
 def _smoothstep(x: np.ndarray) -> np.ndarray:
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3 - 2 * x)
+
+
+def response(blendshapes: np.ndarray) -> np.ndarray:
+    """Commanded blendshapes [52] -> rig drive [52]: the response curves of ``RESPONSE_EXPONENTS``
+    (each maps [0, 1] onto itself monotonically), other shapes unchanged."""
+    b = np.asarray(blendshapes, np.float32).copy()
+    for name, gamma in RESPONSE_EXPONENTS.items():
+        k = BLENDSHAPE_INDEX[name]
+        b[k] = np.clip(b[k], 0.0, 1.0) ** gamma
+    return b
 
 
 @dataclass
@@ -418,9 +433,7 @@ class PortraitRig:
 
     def expression_offsets(self, blendshapes: np.ndarray) -> np.ndarray:
         """Landmark displacements [478, 2] px of a blendshape vector [52] (no head motion)."""
-        b = np.asarray(blendshapes, np.float32).copy()
-        j = BLENDSHAPE_INDEX["jawOpen"]
-        b[j] = np.clip(b[j], 0.0, 1.0) ** JAW_EXPONENT
+        b = response(blendshapes)
         d = (b - self.rest_bs) @ self._basis_flat
         d = d.reshape(-1, 2)
         if self.neutralize:
