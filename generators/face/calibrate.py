@@ -42,11 +42,16 @@ GAIN_RANGE = (0.6, 1.6)
 """Gains stay within anatomical plausibility: the rig's base magnitudes come from facial anatomy,
 the calibration only corrects them, it does not exaggerate a face to please one reader."""
 
-GAIN_MAX = {"eyeBlink": 1.0}
+GAIN_MAX = {"eyeBlink": 1.0, "mouthFrown": 1.0}
 """Geometric caps: the blink basis brings the upper lid exactly onto the raised lower lid at gain 1 and
 command 1; a larger gain pushes the lid past the lower lid (folded mesh) before the command is complete,
 and MediaPipe's reading then falls again. The lid's readability comes from the synthesised lid skin and
-lash line (render.LID_START, LASH_WIDTH), not from an exaggerated warp."""
+lash line (render.LID_START, LASH_WIDTH), not from an exaggerated warp.
+mouthFrown: MediaPipe barely reads a lip-corner depressor (response < 0.1 at any gain), so the
+calibration used to drive it to the range's top (1.6: the corners dropped 0.26 IOD, ~1.6 cm). At that size
+a sad mouth became an arch that MediaPipe read as an open jaw (astronaut, jawOpen 0.2 read 0.74 against
+0.46 for neutral); at 1.0 (0.16 IOD, ~1 cm, the base anatomical magnitude) the jawOpen rig honesty on the
+face bench's motions rose 0.56 -> 0.59 with FER and lip sync unchanged."""
 
 
 def _pair(name: str) -> str:
