@@ -1,10 +1,13 @@
 """Neural audio codecs with EnCodec's interface: ``encode(wav, sr) -> codes [B, K, T]``, ``decode(codes) -> wav``.
 
-``load_codec(path=None)`` returns one of two implementations sharing that interface:
+``load_codec(path=None)`` returns one of three implementations sharing that interface:
 
-* the embedded default, shipped in ``generators/speech/pretrained/codec``: the spectral
-  RVQ codec trained here (``codec_spectral.py``; 16 kHz, 50 Hz frames, 8 codebooks of
-  1024 entries = 4 kbps), reproduced by ``emotive train speech-codec``;
+* the embedded default, shipped in ``generators/speech/pretrained/codec``: the WORLD-parameter
+  RVQ codec trained here (``codec_world.py``; 16 kHz, 50 Hz frames, 6 codebooks: F0, four
+  envelope stages of 1024 entries, aperiodicity = 2.65 kbps), reproduced by
+  ``emotive train speech-codec --arch world``;
+* the spectral RVQ codec (``codec_spectral.py``; log-magnitude frames + Griffin-Lim), trained
+  by ``emotive train speech-codec --arch spectral``;
 * :class:`SpeechCodec` over a ``transformers.EncodecModel`` (SEANet encoder -> residual
   vector quantiser -> SEANet decoder, Défossez et al. 2022, "High Fidelity Neural Audio
   Compression"): any folder saved with ``save_pretrained`` -- the real
@@ -109,7 +112,7 @@ class CodecInfo:
 
 
 def load_codec(path: str | Path | None = None, bandwidth: float | None = None):
-    """Load any codec folder: the spectral codec (``"codec_type": "spectral"`` in config.json) or an
+    """Load any codec folder: the WORLD or spectral codec (``"codec_type"`` in config.json) or an
     EncodecModel folder (compact trained-here EnCodec or the real ``facebook/encodec_24khz``).
 
     ``path=None`` = the embedded default. Both returned types share the interface
@@ -119,7 +122,12 @@ def load_codec(path: str | Path | None = None, bandwidth: float | None = None):
     if not (p / "config.json").is_file():
         raise CodecError(f"No codec at {p} (expected config.json + model.safetensors; train one with "
                          "`emotive train speech-codec`).")
-    if json.loads((p / "config.json").read_text()).get("codec_type") == "spectral":
+    kind = json.loads((p / "config.json").read_text()).get("codec_type")
+    if kind == "world":
+        from emotive.generators.speech.codec_world import WorldCodec
+
+        return WorldCodec.from_pretrained(p)
+    if kind == "spectral":
         from emotive.generators.speech.codec_spectral import SpectralCodec
 
         return SpectralCodec.from_pretrained(p)

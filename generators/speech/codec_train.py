@@ -419,7 +419,7 @@ def ship(out: str | Path, dest: str | Path, card: str) -> None:
     for name in ("config.json", "model.safetensors"):
         shutil.copy2(src / name, dest / name)
     cfg = json.loads((dest / "config.json").read_text())
-    if cfg.get("codec_type") != "spectral" and cfg.get("emotive_codec_version") != CODEC_FORMAT_VERSION:
+    if cfg.get("codec_type") not in ("spectral", "world") and cfg.get("emotive_codec_version") != CODEC_FORMAT_VERSION:
         raise RuntimeError(f"{src} is not an emotive codec export")
     (dest / "MODEL_CARD.md").write_text(card)
 
