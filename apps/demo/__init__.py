@@ -4,5 +4,11 @@
 ``charts.py`` draws emotions and evaluator verdicts (``verdict_chart``), ``ux.py``
 holds the rules every tab follows (errors, limits, seeds, downloads) and
 ``tabs/`` holds one module per tab, discovered at start-up. README.md explains
-how to add a tab. Importing this package loads nothing heavy.
+how to add a tab. Importing this package loads nothing heavy; it only makes the
+later ``import gradio`` skip gradio's type-stub regeneration (``gradio_import.py``,
+about half of gradio's import time).
 """
+
+from .gradio_import import skip_stub_generation
+
+skip_stub_generation()

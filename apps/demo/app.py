@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import gradio as gr
 
 from . import ux
-from .panel import build_panel, resolve_for_panel
+from .panel import build_panel
 from .ports import check_port
 from .tabs import TabInfo, discover
 
@@ -70,6 +70,13 @@ def _footer(app_tabs: list[TabInfo]) -> str:
 def build_app(tabs: list[TabInfo] | None = None) -> DemoApp:
     """Discover the tabs and build the page (call :func:`launch` or ``.blocks.launch`` to serve it)."""
     tabs = discover() if tabs is None else tabs
+    built: list[DemoApp] = []
+
+    def page_drawn() -> None:
+        if built:
+            start_warm_up(built[0])  # a page is up (it arrives complete: the panel's default is part of it)
+
+    # One `with` block: gradio rebuilds its whole FastAPI app on every exit (and on queue()).
     with gr.Blocks(title="emotive demo", analytics_enabled=False) as blocks:
         gr.Markdown(HEADER, elem_id="header")
         panel = build_panel()
@@ -80,15 +87,9 @@ def build_app(tabs: list[TabInfo] | None = None) -> DemoApp:
                 with gr.Tab(tab.title, id=tab.name, elem_id=f"tab-{tab.name}"):
                     tab.module.build(panel)
         gr.Markdown(_footer(tabs), elem_id="footer-notes")
+        blocks.load(page_drawn, None, None, api_visibility="private", queue=False, show_progress="hidden")
     app = DemoApp(blocks, tabs)
-
-    def first_view(*values: object) -> tuple:
-        out = resolve_for_panel(*values)
-        start_warm_up(app)  # the page is drawn: now load the models
-        return out
-
-    with blocks:
-        blocks.load(first_view, panel.inputs, panel.outputs, api_visibility="private", show_progress="hidden")
+    built.append(app)
     blocks.queue(default_concurrency_limit=ux.LIGHT_LIMIT, max_size=ux.QUEUE_MAX_SIZE)
     return app
 
@@ -116,6 +117,10 @@ def warm_up(app: DemoApp) -> None:
         default_resolver().warm_up()
     except Exception:  # the page still works for labels and VAD; text requests will report the problem
         log.exception("warming up the text resolver failed")
+    try:
+        _preload_charts()
+    except Exception:
+        log.exception("preloading matplotlib failed")
     for tab in app.shown:
         fn = getattr(tab.module, "warm_up", None)
         if fn is None:
@@ -129,14 +134,17 @@ def warm_up(app: DemoApp) -> None:
 
 
 def _preload_charts() -> None:
-    """Import matplotlib and draw one figure (font cache, Agg canvas) so the first page load does not wait."""
+    """Import matplotlib and draw one verdict chart (font cache, Agg canvas), so the first result is not slower."""
     import io
 
-    from emotive.conditioning import Emotion
+    from emotive.conditioning import LABELS, Emotion
+    from emotive.evaluators.base import Verdict
 
-    from .charts import emotion_figure
+    from .charts import verdict_chart
 
-    emotion_figure(Emotion.from_label("happy")).savefig(io.BytesIO(), format="webp")
+    probs = tuple(1.0 / len(LABELS) for _ in LABELS)
+    verdict_chart(Verdict("demo", probs, (0.0, 0.0, 0.0), Emotion.from_label("happy"), False, {"x": 1.0})).savefig(
+        io.BytesIO(), format="webp")
 
 
 def launch(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, block: bool = True, warm: bool = True) -> DemoApp:
@@ -161,7 +169,6 @@ def launch(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, block: bool = Tru
         css=CSS,
         quiet=True,
     )
-    _preload_charts()  # while the browser fetches the page's scripts: the first figure is then quick
     shown = ", ".join(t.title for t in app.shown) or "none"
     print(f"emotive demo: serving http://{host}:{port} (tabs: {shown}; built in {time.perf_counter() - t0:.1f} s)",
           flush=True)

@@ -1,10 +1,9 @@
-"""Figures the demo shows: a resolved emotion, a set of prompts, and an evaluator's verdict.
+"""Figures the demo shows: a set of prompts and an evaluator's verdict.
 
 All functions return a ``matplotlib.figure.Figure`` built without pyplot (no
-global state, safe from worker threads), which ``gr.Plot`` renders.
+global state, safe from worker threads), which ``gr.Plot`` renders. (The shared
+emotion panel's picture is SVG, drawn by ``emotion_svg.py`` with the same colours.)
 
-* :func:`emotion_figure` -- label distribution bars + the VAD point on the
-  valence-arousal plane (the shared emotion panel).
 * :func:`prompts_figure` -- several resolved prompts: a prompt x label heat map and
   their points on the valence-arousal plane (the emotion explorer).
 * :func:`verdict_chart` (+ :func:`verdict_markdown`, one line of text) -- an evaluator's :class:`Verdict`: per-label probabilities with
@@ -23,36 +22,10 @@ from matplotlib.figure import Figure
 from emotive.conditioning import LABELS, VAD_CENTROIDS, Emotion
 from emotive.evaluators.base import Verdict
 
-# One colour per label everywhere in the demo (colour-blind-safe Okabe-Ito palette + greys).
-LABEL_COLORS: dict[str, str] = {
-    "neutral": "#9e9e9e",
-    "calm": "#56b4e9",
-    "happy": "#e69f00",
-    "sad": "#0072b2",
-    "angry": "#d55e00",
-    "fearful": "#cc79a7",
-    "disgusted": "#009e73",
-    "surprised": "#f0e442",
-}
+from .emotion_svg import LABEL_COLORS, NAME_OFFSETS, QUADRANTS
+
 MATCH_COLOR = "#1b7f3b"
 MISS_COLOR = "#b3261e"
-_QUADRANTS = (
-    (1.04, 1.04, "pleasant, active", "right", "top"),
-    (-1.04, 1.04, "unpleasant, active", "left", "top"),
-    (-1.04, -1.04, "unpleasant, quiet", "left", "bottom"),
-    (1.04, -1.04, "pleasant, quiet", "right", "bottom"),
-)
-# Where each centroid's name goes (points of offset), so that the crowded
-# unpleasant-active corner (angry, fearful, disgusted) stays readable.
-_NAME_OFFSETS = {
-    "calm": (4, -9),
-    "happy": (4, 3),
-    "sad": (4, -9),
-    "angry": (4, 3),
-    "fearful": (-34, 3),
-    "disgusted": (-14, -11),
-    "surprised": (-20, 5),
-}
 
 
 def _va_plane(ax: Any, title: str = "valence-arousal plane") -> None:
@@ -64,13 +37,13 @@ def _va_plane(ax: Any, title: str = "valence-arousal plane") -> None:
     ax.axvline(0, color="#cccccc", lw=0.8, zorder=0)
     theta = [2 * math.pi * i / 120 for i in range(121)]
     ax.plot([math.cos(t) for t in theta], [math.sin(t) for t in theta], color="#e0e0e0", lw=0.8, zorder=0)
-    for x, y, name, ha, va in _QUADRANTS:
+    for x, y, name, ha, va in QUADRANTS:
         ax.text(x, y, name, ha=ha, va=va, fontsize=6.5, color="#b0b0b0", zorder=0)
     for name, (v, a, _d) in VAD_CENTROIDS.items():
         if name == "neutral":
             continue
         ax.scatter([v], [a], s=14, color=LABEL_COLORS[name], alpha=0.55, zorder=1)
-        ax.annotate(name, (v, a), xytext=_NAME_OFFSETS[name], textcoords="offset points", fontsize=7,
+        ax.annotate(name, (v, a), xytext=NAME_OFFSETS[name], textcoords="offset points", fontsize=7,
                     color="#777777")
     ax.set_xlabel("valence (unpleasant → pleasant)", fontsize=8)
     ax.set_ylabel("arousal (calm → excited)", fontsize=8)
@@ -96,18 +69,6 @@ def _prob_bars(ax: Any, probs: Sequence[float], highlight: str | None = None) ->
             ax.text(p + 0.02, y, f"{p:.0%}", va="center", fontsize=7)
     ax.spines[["top", "right"]].set_visible(False)
     return list(bars)
-
-
-def emotion_figure(emotion: Emotion) -> Figure:
-    """The shared panel's picture: distribution bars (left) and the VAD point (right)."""
-    fig = Figure(figsize=(8.4, 3.4), dpi=100, layout="constrained")
-    ax_p, ax_va = fig.subplots(1, 2, width_ratios=[1.25, 1])
-    _prob_bars(ax_p, emotion.probs, highlight=emotion.label)
-    ax_p.set_title(f"label distribution (top: {emotion.label})", fontsize=9)
-    v, a, d = emotion.vad
-    _va_plane(ax_va, f"V {v:+.2f}  A {a:+.2f}  D {d:+.2f}  (intensity {emotion.intensity:.2f})")
-    ax_va.scatter([v], [a], s=110, color=LABEL_COLORS[emotion.label], edgecolor="black", lw=1.4, zorder=3)
-    return fig
 
 
 def prompts_figure(prompts: Sequence[str], emotions: Sequence[Emotion]) -> Figure:

@@ -32,11 +32,13 @@ from emotive.conditioning.errors import unknown_label_error
 from emotive.conditioning.labels import LABEL_ALIASES
 
 from . import ux
+from .emotion_svg import emotion_html
 
 MODES = ("Label", "VAD", "Text")
 DEFAULT_MODE = "Label"
 DEFAULT_LABEL = "happy"
 DEFAULT_INTENSITY = 0.8
+DEFAULT_VAD = (0.6, 0.4, 0.2)
 
 
 _number = finite_number
@@ -94,18 +96,16 @@ def describe_markdown(e: Emotion) -> str:
     )
 
 
-def panel_outputs(e: Emotion) -> tuple[str, str, Any]:
-    """(request string, summary Markdown, figure) for a resolved emotion."""
-    from .charts import emotion_figure
-
-    return str(e), describe_markdown(e), emotion_figure(e)
+def panel_outputs(e: Emotion) -> tuple[str, str, str]:
+    """(request string, summary Markdown, picture as an ``<img>`` of SVG) for a resolved emotion."""
+    return str(e), describe_markdown(e), emotion_html(e)
 
 
 @ux.user_errors
 def resolve_for_panel(
     mode: str, label: str, valence: float, arousal: float, dominance: float, text: str, intensity: float
 ) -> tuple[str, str, Any]:
-    """Resolve the panel's inputs; returns (canonical request string, summary Markdown, figure)."""
+    """Resolve the panel's inputs; returns (canonical request string, summary Markdown, picture)."""
     return panel_outputs(resolve_emotion(mode, label, valence, arousal, dominance, text, intensity))
 
 
@@ -161,7 +161,8 @@ class EmotionPanel:
     request: gr.Textbox
     """Canonical string of the resolved emotion: the emotion input of every generator event."""
     summary: gr.Markdown
-    plot: gr.Plot
+    plot: gr.HTML
+    """The distribution and the VAD point (an SVG image, :mod:`.emotion_svg`)."""
 
     @property
     def inputs(self) -> list[gr.components.Component]:
@@ -170,7 +171,7 @@ class EmotionPanel:
 
     @property
     def outputs(self) -> list[gr.components.Component]:
-        """What :func:`resolve_for_panel` fills: request string, summary, figure."""
+        """What :func:`resolve_for_panel` fills: request string, summary, picture."""
         return [self.request, self.summary, self.plot]
 
     def bind(
@@ -202,7 +203,14 @@ class EmotionPanel:
 
 
 def build_panel() -> EmotionPanel:
-    """Create the panel's components (call inside ``gr.Blocks``) and wire its live updates."""
+    """Create the panel's components (call inside ``gr.Blocks``) and wire its live updates.
+
+    The default state is resolved here (a label: no text model needed; the picture is SVG text),
+    so the first page arrives complete, without a round trip after it loads.
+    """
+    first_request, first_summary, first_picture = panel_outputs(
+        resolve_emotion(DEFAULT_MODE, DEFAULT_LABEL, DEFAULT_VAD[0], DEFAULT_VAD[1], DEFAULT_VAD[2], "",
+                        DEFAULT_INTENSITY))
     with gr.Row(equal_height=False, variant="panel", elem_id="emotion-panel"):
         with gr.Column(scale=4, min_width=300):
             gr.Markdown("### Emotion\nShared by every tab.")
@@ -222,11 +230,11 @@ def build_panel() -> EmotionPanel:
                     elem_id="emotion-label",
                 )
             with gr.Group(visible=DEFAULT_MODE == "VAD") as vad_group:
-                valence = gr.Slider(-1, 1, value=0.6, step=0.01, label="Valence (unpleasant → pleasant)",
+                valence = gr.Slider(-1, 1, value=DEFAULT_VAD[0], step=0.01, label="Valence (unpleasant → pleasant)",
                                     elem_id="emotion-valence")
-                arousal = gr.Slider(-1, 1, value=0.4, step=0.01, label="Arousal (calm → excited)",
+                arousal = gr.Slider(-1, 1, value=DEFAULT_VAD[1], step=0.01, label="Arousal (calm → excited)",
                                     elem_id="emotion-arousal")
-                dominance = gr.Slider(-1, 1, value=0.2, step=0.01, label="Dominance (submissive → in control)",
+                dominance = gr.Slider(-1, 1, value=DEFAULT_VAD[2], step=0.01, label="Dominance (submissive → in control)",
                                       elem_id="emotion-dominance")
             with gr.Group(visible=DEFAULT_MODE == "Text") as text_group:
                 text = gr.Textbox(
@@ -239,9 +247,11 @@ def build_panel() -> EmotionPanel:
             intensity = gr.Slider(0, 1, value=DEFAULT_INTENSITY, step=0.05, label="Intensity",
                                   info="0 = neutral delivery, 1 = full", elem_id="emotion-intensity")
         with gr.Column(scale=6, min_width=360):
-            summary = gr.Markdown("resolving…", elem_id="emotion-summary")
-            plot = gr.Plot(label="Resolved emotion", show_label=False, elem_id="emotion-plot")
+            summary = gr.Markdown(first_summary, elem_id="emotion-summary")
+            plot = gr.HTML(first_picture, label="Resolved emotion", show_label=False, elem_id="emotion-plot",
+                           min_height=200, padding=False)
             request = gr.Textbox(
+                first_request,
                 label="Emotion request sent to the generators",
                 info="Canonical form; the API endpoints accept this or any emotion request string.",
                 interactive=False,
@@ -269,7 +279,7 @@ def build_panel() -> EmotionPanel:
         panel.outputs,
         api_name="resolve_emotion",
         api_description="Resolve the emotion panel's inputs (mode, label, valence, arousal, dominance, text, "
-        "intensity) into the canonical emotion request, a summary and a figure.",
+        "intensity) into the canonical emotion request, a summary and a picture (an <img> of SVG).",
         show_progress="minimal",
         concurrency_limit=ux.LIGHT_LIMIT,
         concurrency_id="emotion-panel",

@@ -103,8 +103,9 @@ def test_good_calls_return_content(client):
 
 
 def test_panel_resolves_to_canonical_request(client):
-    request, summary, plot = client.predict("Label", "sad", 0.0, 0.0, 0.0, "", 0.5, api_name="/resolve_emotion")
-    assert request == "sad:0.5" and "**sad**" in summary and plot["type"] == "matplotlib"
+    request, summary, picture = client.predict("Label", "sad", 0.0, 0.0, 0.0, "", 0.5, api_name="/resolve_emotion")
+    assert request == "sad:0.5" and "**sad**" in summary
+    assert picture.startswith('<img src="data:image/svg+xml;base64,') and 'alt="Label distribution: sad' in picture
     request, _, _ = client.predict("VAD", "sad", -0.5, 0.6, -0.3, "", 0.5, api_name="/resolve_emotion")
     assert request == "vad(-0.5, 0.6, -0.3)"
     request, summary, _ = client.predict("Text", "", 0, 0, 0, "a trembling, fearful whisper", 1.0,

@@ -9,7 +9,6 @@ import pytest
 from emotive.apps.demo.charts import (
     MATCH_COLOR,
     MISS_COLOR,
-    emotion_figure,
     prompts_figure,
     verdict_chart,
     verdict_markdown,
@@ -83,14 +82,6 @@ def test_verdict_chart_without_target_or_figures():
 def test_verdict_rows_formatting():
     rows = dict(verdict_rows({"a": 1, "b": 0.123456, "c": None, "d": float("inf"), "e": [1, 2], "f": {"g": False}}))
     assert rows == {"a": "1", "b": "0.123", "c": "n/a", "d": "n/a", "e": "[1, 2]", "f.g": "no"}
-
-
-def test_emotion_figure_shows_distribution_and_point():
-    e = Emotion.parse("0.7 sad + 0.3 angry")
-    fig = emotion_figure(e)
-    ax_p, ax_va = fig.axes
-    assert [round(b.get_width(), 4) for b in ax_p.patches] == list(e.probs)
-    assert tuple(ax_va.collections[-1].get_offsets()[0]) == pytest.approx(e.vad[:2])
 
 
 def test_prompts_figure_one_point_per_prompt():
