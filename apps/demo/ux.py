@@ -19,6 +19,8 @@ import functools
 import inspect
 import logging
 import math
+import os
+import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -78,7 +80,8 @@ def limits_note(*kinds: str) -> str:
         parts.append(f"audio up to {LIMITS.max_audio_seconds:g} s (WAV, FLAC, OGG, MP3)")
     if "image" in kinds:
         side = int(math.sqrt(LIMITS.max_image_pixels))
-        parts.append(f"images up to {LIMITS.max_image_pixels / 1e6:.1f} megapixels (e.g. {side}x{side}; PNG, JPEG)")
+        parts.append(f"images up to {LIMITS.max_image_pixels / 1e6:.1f} megapixels (e.g. {side}x{side}; PNG, JPEG, "
+                     "WEBP)")
     return "**Upload limits:** " + "; ".join(parts) + "."
 
 
@@ -128,8 +131,11 @@ def check_image_upload(path: str | Path | None) -> tuple[int, int]:
         with Image.open(p) as im:
             width, height = im.size
             im.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise DemoInputError(f"'{p.name}' is not an image that can be read (use PNG or JPEG).") from exc
+    except Image.DecompressionBombError as exc:  # PIL refuses over ~179 megapixels before reading them
+        raise DemoInputError(f"'{p.name}' has far more pixels than the limit of "
+                             f"{LIMITS.max_image_pixels / 1e6:.1f} megapixels. Downsize it first.") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DemoInputError(f"'{p.name}' is not an image that can be read (use PNG, JPEG or WEBP).") from exc
     if width * height > LIMITS.max_image_pixels:
         raise DemoInputError(
             f"'{p.name}' is {width}x{height} ({width * height / 1e6:.1f} megapixels); the limit is "
@@ -174,12 +180,28 @@ def generator_for(seed: Any):
 _INTERNAL = "Something went wrong inside the demo ({name}). The server log has the details; try other input."
 
 
+def _server_dirs() -> list[str]:
+    """Folders whose paths mean nothing to the person at the browser (uploads and results live there)."""
+    dirs = {tempfile.gettempdir(), os.environ.get("GRADIO_TEMP_DIR", ""), str(output_dir())}
+    return sorted((d.rstrip("/") for d in dirs if d and d != "/"), key=len, reverse=True)
+
+
+def redact_paths(message: str) -> str:
+    """Replace server-side paths under the temp/upload folders by the file name alone.
+
+    ``"'/tmp/gradio/3f2a.../coffee.png': no face found"`` -> ``"'coffee.png': no face found"``.
+    """
+    for root in _server_dirs():
+        message = re.sub(re.escape(root) + r"/(?:[^\s'\"/]+/)*([^\s'\"/]+)", r"\1", message)
+    return message
+
+
 def to_gr_error(exc: BaseException) -> gr.Error:
-    """The ``gr.Error`` the page shows for ``exc`` (never a traceback)."""
+    """The ``gr.Error`` the page shows for ``exc`` (never a traceback, never a server temp path)."""
     if isinstance(exc, gr.Error):
         return exc
     if isinstance(exc, EmotiveError):
-        return gr.Error(str(exc), title="Please check the input", print_exception=False)
+        return gr.Error(redact_paths(str(exc)), title="Please check the input", print_exception=False)
     return gr.Error(_INTERNAL.format(name=type(exc).__name__), title="Internal error", print_exception=False)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import struct
+import zlib
 
 import gradio as gr
 import numpy as np
@@ -118,6 +120,31 @@ def test_image_upload_checks(tmp_path):
     fake.write_text("not an image")
     with pytest.raises(ux.DemoInputError, match="not an image"):
         ux.check_image_upload(fake)
+    # a tiny file whose header claims 30000 x 30000 pixels: refused from the header, never decoded
+    bomb = tmp_path / "bomb.png"
+    ihdr = struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0)
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr
+                     + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)) + struct.pack(">I", 0) + b"IEND"
+                     + struct.pack(">I", zlib.crc32(b"IEND")))
+    with pytest.raises(ux.DemoInputError, match="far more pixels"):
+        ux.check_image_upload(bomb)
+
+
+def test_messages_never_show_server_paths(monkeypatch, tmp_path):
+    upload_root = tmp_path / "gradio-uploads"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(upload_root))
+    result = ux.output_file("speech.wav")
+    message = (f"'{upload_root}/3f2a9c/coffee.png': no face found; {result}: too short; "
+               f"see /work/main/README.md")
+    assert ux.redact_paths(message) == "'coffee.png': no face found; speech.wav: too short; see /work/main/README.md"
+
+    @ux.user_errors
+    def handler():
+        raise ux.DemoInputError(f"The image '{upload_root}/ab12/me.jpg' has no face.")
+
+    with pytest.raises(gr.Error) as info:
+        handler()
+    assert info.value.message == "The image 'me.jpg' has no face."
 
 
 def test_limits_note_states_the_limits():
