@@ -5,6 +5,11 @@ motion diffusion model (speech features + emotion -> 52 ARKit blendshapes and he
 its weights exist, else the procedural motion; the portrait is warped by the landmark rig and
 written as H.264 + AAC. The verdict is :func:`emotive.evaluators.face.evaluate.evaluate`
 (FER on face crops, lip sync, rig honesty against the commanded curves, identity drift).
+
+When the Speech tab's TTS is available (:func:`emotive.apps.demo.tabs.speech.available`), the
+speech can also be typed: the text is spoken with the same emotion, then animated ("text ->
+speech" chain). Without the TTS the text input is hidden, and text sent through the API gets a
+message saying so.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import gradio as gr
 
 from .. import ux
 from ..panel import EmotionPanel, request_to_emotion
+from . import speech as tts
 
 TITLE = "Talking portrait"
 ORDER = 30
@@ -30,6 +36,9 @@ TEN_SECOND_WAV = EXAMPLES_DIR / "ten-seconds-slt.wav"
 SIZES = (256, 512)
 SPARSE_STRIDE = 5
 """Without the full check the evaluator reads every 5th frame (emotion and identity only)."""
+IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".webp")
+"""Portrait file types the upload box accepts (the content is checked too)."""
+TTS_EXAMPLE = "Good morning! I have wonderful news for you."
 
 
 def _astronaut_path() -> Path | None:
@@ -78,9 +87,21 @@ def motion_source() -> str:
     return "procedural" if _pipe().motion_pipeline is None else "diffusion"
 
 
-def animate(portrait: Any, speech: Any, size: Any, full_check: Any, seed: Any, request: str,
+def preview_portrait(portrait: Any) -> str:
+    """The picture the preview shows: the checked upload, or the default portrait when the box is empty."""
+    if portrait is None or str(portrait) == "":
+        return str(ASTRONAUT)
+    ux.check_image_upload(portrait)
+    return str(portrait)
+
+
+def animate(portrait: Any, speech: Any, text: Any, voice: Any, size: Any, full_check: Any, seed: Any, request: str,
             progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, Any, str, list[str]]:  # noqa: B008
-    """Animate; returns (MP4, verdict chart, verdict text, [MP4, motion CSV, verdict JSON])."""
+    """Animate; returns (MP4, verdict chart, verdict text, [MP4, motion CSV, verdict JSON (, spoken WAV)]).
+
+    ``speech`` is an uploaded recording; without one, ``text`` is spoken in ``voice`` by the TTS
+    (when it is available) with the same emotion and seed.
+    """
     import time
 
     from emotive.evaluators.face.evaluate import evaluate
@@ -101,6 +122,19 @@ def animate(portrait: Any, speech: Any, size: Any, full_check: Any, seed: Any, r
     else:
         ux.check_image_upload(portrait)
         source = str(portrait)
+    typed = str(text or "").strip()
+    spoken = None
+    if speech is None or str(speech) == "":
+        if not typed:
+            raise ux.DemoInputError("No speech was given: upload or record a recording"
+                                    + (", or type what the portrait should say." if tts.available() else "."))
+        if not tts.available():
+            raise ux.DemoInputError("Typed text needs the text-to-speech model, which is not installed ("
+                                    + tts.REQUIRES + "); upload or record a recording instead.")
+        spoken, _ = tts.synthesise(typed, voice, emotion, seed)
+        speech = str(spoken)
+    elif typed:
+        gr.Warning("Both a recording and text were given: animating the recording (clear it to use the text).")
     duration, _ = ux.check_audio_upload(speech)
     progress(0.02, desc="loading the motion model")
     pipe = _pipe()
@@ -112,20 +146,23 @@ def animate(portrait: Any, speech: Any, size: Any, full_check: Any, seed: Any, r
                motion_out=str(motion_csv), progress=True)
     made_s = time.perf_counter() - t0
     for note in out.notes:
-        gr.Warning(note)
+        gr.Warning(ux.redact_paths(note))
     stride = 1 if full_check else SPARSE_STRIDE
     progress(0.8, desc="checking the face (every frame)" if stride == 1 else f"checking every {stride}th frame")
     t1 = time.perf_counter()
     verdict = evaluate(str(video), emotion, motion=str(motion_csv), portrait=source, stride=stride)
     check_s = time.perf_counter() - t1
-    text = verdict_markdown(verdict)
-    text += (f"\n\n{len(out.motion)} frames ({out.motion.duration:.1f} s of {duration:.1f} s audio) at {px} px, motion "
+    md = verdict_markdown(verdict)
+    md += (f"\n\n{len(out.motion)} frames ({out.motion.duration:.1f} s of {duration:.1f} s audio) at {px} px, motion "
              f"from the **{out.motion_source}** model; made in {made_s:.1f} s, checked in {check_s:.1f} s ")
-    text += ("(every frame)." if stride == 1 else
+    md += ("(every frame)." if stride == 1 else
              f"(every {stride}th frame: emotion, identity drift and rig honesty only; tick *Check every frame* for "
              "lip sync).")
+    if spoken is not None:
+        md += f" The speech was synthesised from the text in voice **{voice}** (the WAV is among the downloads)."
     verdict_path = ux.write_text_output("portrait-verdict.json", verdict.to_json(indent=2))
-    return str(video), verdict_chart(verdict), text, [str(video), str(motion_csv), str(verdict_path)]
+    files = [str(video), str(motion_csv), str(verdict_path), *([str(spoken)] if spoken is not None else [])]
+    return str(video), verdict_chart(verdict), md, files
 
 
 def build(panel: EmotionPanel) -> None:
@@ -139,10 +176,25 @@ def build(panel: EmotionPanel) -> None:
     )
     with gr.Row(equal_height=False):
         with gr.Column(scale=4, min_width=300):
-            portrait = gr.Image(type="filepath", sources=["upload"], label="Portrait (optional; one clear, frontal face)",
-                                height=260, elem_id="portrait-image")
+            # A file box, not gr.Image: gr.Image decodes uploads itself before our checks run, and its
+            # message for a non-image names a server temp path. The file box refuses other extensions
+            # with gradio's own clear message, check_image_upload() reads the content; the preview shows
+            # the portrait that will be animated.
+            portrait = gr.File(file_types=list(IMAGE_TYPES), type="filepath", file_count="single", height=70,
+                               label=f"Portrait (optional; one clear, frontal face; {', '.join(IMAGE_TYPES)})",
+                               elem_id="portrait-image")
+            preview = gr.Image(value=str(ASTRONAUT), label="Portrait to animate", interactive=False, height=220,
+                               buttons=[], elem_id="portrait-preview")
             speech = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Speech",
                               elem_id="portrait-audio-in")
+            with_tts = tts.available()
+            voices = tts.voices() if with_tts else []
+            with gr.Group(visible=with_tts):
+                text = gr.Textbox(label="…or type what the portrait says (spoken by the Speech tab's model)",
+                                  max_lines=3, info=f"used when no recording is given; up to {tts.MAX_TEXT_CHARS} "
+                                  "characters, spoken with the emotion above", elem_id="portrait-text")
+                voice = gr.Dropdown(voices, value=tts.default_voice() if with_tts else None, label="Voice",
+                                    elem_id="portrait-voice")
             gr.Markdown(ux.limits_note("audio", "image") + " A 10-second clip takes about 10 s at 256 px on 2 cores "
                         "(measured; more when the machine is busy, about 1.5x at 512 px).")
             size = gr.Radio(list(SIZES), value=256, label="Frame size (px)", elem_id="portrait-size")
@@ -151,11 +203,17 @@ def build(panel: EmotionPanel) -> None:
                                     "(about 5x faster on long clips)", elem_id="portrait-full")
             seed = ux.seed_input(elem_id="portrait-seed")
             run = gr.Button("Animate", variant="primary", elem_id="portrait-run")
+            examples = [[str(ASTRONAUT), str(TEN_SECOND_WAV), "", None, 256, True, 0],
+                        [str(ASTRONAUT), str(SHORT_WAV), "", None, 512, False, 1]]
+            labels = ["astronaut, 10 s of speech (four sentences), 256 px, every frame checked",
+                      "astronaut, 3 s of speech, 512 px, every 5th frame checked"]
+            if with_tts:
+                examples.append([str(ASTRONAUT), None, TTS_EXAMPLE, tts.default_voice(), 256, True, 2])
+                labels.append(f"astronaut, typed text spoken by the TTS: \u201c{TTS_EXAMPLE}\u201d")
             gr.Examples(
-                [[str(ASTRONAUT), str(TEN_SECOND_WAV), 256, True, 0], [str(ASTRONAUT), str(SHORT_WAV), 512, False, 1]],
-                inputs=[portrait, speech, size, full, seed],
-                example_labels=["astronaut, 10 s of speech (four sentences), 256 px, every frame checked",
-                                "astronaut, 3 s of speech, 512 px, every 5th frame checked"],
+                examples,
+                inputs=[portrait, speech, text, voice, size, full, seed],
+                example_labels=labels,
                 label="Examples (click one, then Animate)",
                 elem_id="portrait-examples",
             )
@@ -163,11 +221,15 @@ def build(panel: EmotionPanel) -> None:
             video = gr.Video(label="Talking portrait (MP4, H.264 + AAC, 25 fps)", interactive=False, height=420,
                              elem_id="portrait-video")
             chart = gr.Plot(label="Verdict of the face evaluator", show_label=False, elem_id="portrait-verdict")
-            text = gr.Markdown(elem_id="portrait-verdict-text")
+            verdict_text = gr.Markdown(elem_id="portrait-verdict-text")
             download = gr.File(label="Downloads: MP4, motion CSV (ARKit blendshapes + head pose), verdict JSON",
                                file_count="multiple", interactive=False, elem_id="portrait-download")
-    panel.bind(run.click, animate, [portrait, speech, size, full, seed], [video, chart, text, download],
-               api_name="animate", api_description="Animate a portrait (default: astronaut) speaking a recording.")
+    portrait.change(ux.user_errors(preview_portrait), portrait, preview, api_visibility="private",
+                    show_progress="hidden", concurrency_limit=ux.LIGHT_LIMIT, concurrency_id="portrait-preview")
+    panel.bind(run.click, animate, [portrait, speech, text, voice, size, full, seed],
+               [video, chart, verdict_text, download], api_name="animate",
+               api_description="Animate a portrait (default: astronaut) speaking a recording, or typed text when "
+               "the text-to-speech model is installed.")
 
 
 def _file(path: Path | str) -> dict[str, Any]:
@@ -180,19 +242,28 @@ def _no_face_image() -> Path | None:
     return p if p is not None and p.is_file() else None
 
 
-API_CASES = {
-    "animate": {
-        "ok": [(None, _file(SHORT_WAV), 256, True, 0, "happy:0.8")],
-        "bad": [
-            (None, None, 256, True, 0, "happy"),  # no speech
-            (None, _file(EXAMPLES_DIR / "README.md"), 256, True, 0, "happy"),  # not audio
-            (_file(EXAMPLES_DIR / "README.md"), _file(SHORT_WAV), 256, True, 0, "happy"),  # not an image
-            *([(_file(_no_face_image()), _file(SHORT_WAV), 256, True, 0, "happy")] if _no_face_image() else []),
-            (None, _file(SHORT_WAV), 300, True, 0, "happy"),  # unsupported size
-            (None, _file(SHORT_WAV), 256, True, 0, "suprised:0.4"),  # misspelt emotion
-        ],
-    }
-}
+def _api_cases() -> dict[str, dict[str, list[tuple]]]:
+    """Arguments: (portrait, speech, text, voice, size, full check, seed, emotion request)."""
+    wav, readme = _file(SHORT_WAV), _file(EXAMPLES_DIR / "README.md")
+    ok = [(None, wav, "", None, 256, True, 0, "happy:0.8")]
+    bad = [
+        (None, None, "", None, 256, True, 0, "happy"),  # no speech
+        (None, readme, "", None, 256, True, 0, "happy"),  # not audio
+        (readme, wav, "", None, 256, True, 0, "happy"),  # not an image
+        *([(_file(_no_face_image()), wav, "", None, 256, True, 0, "happy")] if _no_face_image() else []),
+        (None, wav, "", None, 300, True, 0, "happy"),  # unsupported size
+        (None, wav, "", None, 256, True, 0, "suprised:0.4"),  # misspelt emotion
+    ]
+    if tts.available():
+        voice = tts.default_voice()
+        ok.append((None, None, "Hello there.", voice, 256, False, 0, "sad:0.6"))  # text -> speech -> portrait
+        bad.append((None, None, "x" * (tts.MAX_TEXT_CHARS + 1), voice, 256, True, 0, "happy"))  # text too long
+    else:
+        bad.append((None, None, "Hello there.", None, 256, True, 0, "happy"))  # text without the TTS
+    return {"animate": {"ok": ok, "bad": bad}}
+
+
+API_CASES = _api_cases()
 BROWSER_CASE = {
     "examples": "portrait-examples",
     "run": "portrait-run",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import socket
 import subprocess
@@ -16,6 +17,8 @@ import httpx
 import pytest
 
 START_TIMEOUT_S = 90
+TTS_ENV = "EMOTIVE_DEMO_TTS"
+"""The Speech tab's override of its TTS folder (``emotive.apps.demo.tabs.speech.TTS_ENV``)."""
 
 
 @dataclass
@@ -55,6 +58,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path):
         "MPLBACKEND": "Agg",
         "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio-tmp")),
     }
+    env.pop(TTS_ENV, None)  # the session's demo uses the embedded weights, whatever the caller's shell says
     url = f"http://127.0.0.1:{port}"
     with open(log_path, "w") as log_file:
         t0 = time.perf_counter()
@@ -86,6 +90,32 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def tiny_tts_dir(tmp_path_factory) -> Path:
+    """A randomly initialised, few-thousand-parameter TTS pipeline folder (codec/ + lm/), for the Speech tab's plumbing.
+
+    Built like tests/generators/speech: the tiny spectral codec and the tiny codec LM. It speaks noise, but
+    through exactly the code the shipped weights will use.
+    """
+    import torch
+
+    from emotive.generators.speech.codec_spectral import SpectralCodec, tiny_spectral_config
+    from emotive.generators.speech.lm import CodecLM, tiny_lm_config
+    from emotive.generators.speech.tts import EmotionalSpeechPipeline
+
+    torch.manual_seed(0)
+    codec = SpectralCodec(tiny_spectral_config()).eval()
+    codec.embed.normal_()  # the RVQ codebooks start at zero (filled by k-means in training): make codes audible
+    lm = CodecLM(tiny_lm_config(codec.num_codebooks, codec.codebook_size))
+    with torch.no_grad():  # a predictable length: 5 frames (50 ms) per phone, and no early end of speech
+        lm.dur_head.weight.zero_()
+        lm.dur_head.bias.fill_(math.log1p(5.0))
+        lm.heads[0].bias[lm.config.eos] = -1e4
+    root = tmp_path_factory.mktemp("tiny-tts")
+    EmotionalSpeechPipeline(codec, lm).save_pretrained(root)
+    return root
 
 
 # A throw-away tab package for discovery and bind() tests (never part of the product).

@@ -150,6 +150,20 @@ def test_every_tab_runs_its_example(session, artifacts_dir):
     assert not outside
 
 
+def test_portrait_text_box_only_with_the_tts(session):
+    """The portrait's "text -> speech" input is shown exactly when the Speech tab's TTS is available."""
+    from emotive.apps.demo.tabs import speech
+
+    page, outside, _ = session
+    if not any(t.name == "portrait" and t.available for t in discover()):
+        pytest.skip("the talking portrait tab is not available")
+    page.locator("#tab-portrait-button").click()
+    page.locator("#portrait-run").wait_for(state="visible")
+    assert page.locator("#portrait-text").is_visible() == speech.available()
+    assert page.locator("#portrait-preview img").count() == 1, "the preview shows the default portrait"
+    assert not outside
+
+
 def test_explorer_prompt_goes_to_the_panel(session):
     page, outside, _ = session
     page.locator("#tab-explorer-button").click()

@@ -32,3 +32,13 @@ def test_bad_port_and_host_are_one_clear_error():
     assert r.returncode == 2 and "--port must be in 1-65535" in r.stderr
     r = emotive("demo", "--host", "192.0.2.1")  # TEST-NET-1: a valid address that is not this machine
     assert r.returncode == 2 and "--host '192.0.2.1' is not an address" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_tts_folder_is_checked_before_gradio_loads(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = emotive("demo", "--tts", str(tmp_path), "--port", str(port))
+    assert r.returncode == 2 and "expected a pipeline folder with codec/ and lm/" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "--tts" in emotive("demo", "--help").stdout

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -120,20 +121,25 @@ def test_convert_changes_the_pitch_the_way_the_emotion_asks(client):
     ("compose", (99, 0, music.FROM_EMOTION, 0, 3.0, 0, "happy"), "maximum value 32"),  # gradio checks the slider
     ("convert", (None, "", 0, "happy"), "No audio file"),
     ("convert", ("README", "", 0, "happy"), "not an audio file"),
-    ("animate", (None, "README", 256, True, 0, "happy"), "not an audio file"),
-    ("animate", ("README", "WAV", 256, True, 0, "happy"), "cannot identify image file"),  # gradio reads it first
-    ("animate", ("COFFEE", "WAV", 256, True, 0, "happy"), "face"),
+    ("animate", (None, "README", "", None, 256, True, 0, "happy"), "not an audio file"),
+    ("animate", ("README", "WAV", "", None, 256, True, 0, "happy"), "Invalid file type"),  # the upload box refuses .md
+    ("animate", ("FAKE_PNG", "WAV", "", None, 256, True, 0, "happy"), "'fake-portrait.png' is not an image"),
+    ("animate", ("COFFEE", "WAV", "", None, 256, True, 0, "happy"), "face"),
 ])
-def test_bad_input_gets_a_specific_message(client, demo_server, api_name, args, words):
+def test_bad_input_gets_a_specific_message(client, demo_server, tmp_path, api_name, args, words):
     names = {"compose": "music", "convert": "voice", "animate": "portrait"}
     if not _shown(names[api_name]):
         pytest.skip(f"the {names[api_name]} tab is not available")
     files = {"README": Path(voice.__file__).parents[1] / "examples" / "README.md", "WAV": voice.EXAMPLE_WAV,
-             "COFFEE": portrait.ASTRONAUT.with_name("coffee.png")}
+             "COFFEE": portrait.ASTRONAUT.with_name("coffee.png"), "FAKE_PNG": tmp_path / "fake-portrait.png"}
+    files["FAKE_PNG"].write_text("a text file with an image's name")
     call = [_file(files[a]) if isinstance(a, str) and a in files else a for a in args]
     with pytest.raises(AppError) as info:
         client.predict(*call, api_name=f"/{api_name}")
-    assert words.lower() in str(info.value).lower(), str(info.value)
+    message = str(info.value)
+    assert words.lower() in message.lower(), message
+    # never a server-side path: uploads live in gradio's temp folder, results in the demo's
+    assert "/tmp" not in message and tempfile.gettempdir() not in message and "gradio" not in message.lower(), message
     assert demo_server.alive()
 
 
@@ -142,7 +148,8 @@ def test_default_examples_run_within_the_targets(client, demo_server, artifacts_
     cases = {
         "compose": ("music", (*music.EXAMPLES[0], "happy:0.8")),
         "convert": ("voice", (_file(voice.EXAMPLE_WAV), voice.EXAMPLE_TEXT if voice.SER_READY else "", 0, "happy:0.8")),
-        "animate": ("portrait", (_file(portrait.ASTRONAUT), _file(portrait.TEN_SECOND_WAV), 256, True, 0, "happy:0.8")),
+        "animate": ("portrait", (_file(portrait.ASTRONAUT), _file(portrait.TEN_SECOND_WAV), "", None, 256, True, 0,
+                                 "happy:0.8")),
     }
     load = os.getloadavg()[0] / (os.cpu_count() or 1)
     timings = {}
