@@ -156,3 +156,32 @@ def utterance_features(x: np.ndarray, sr: int) -> np.ndarray:
     out = np.asarray(feats, dtype=np.float32)
     out[~np.isfinite(out)] = 0.0
     return out
+
+
+def f0_contour(x: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """Voiced F0 contour as in :func:`utterance_features`: times [V] (s) and F0 [V] in semitones re 100 Hz."""
+    import pyworld as pw
+
+    y = resample(np.asarray(x, dtype=np.float32), sr, SR).astype(np.float64)
+    f0, t = pw.dio(y, SR, f0_floor=60.0, f0_ceil=700.0, frame_period=10.0)
+    f0 = pw.stonemask(y, f0, t, SR)
+    v = f0 > 0
+    return t[v], 12 * np.log2(f0[v] / 100.0)
+
+
+def f0_span(x: np.ndarray, sr: int, lo: float = 20.0, hi: float = 80.0) -> float:
+    """F0 span (semitones) around the utterance's own declination line: the ``lo``-``hi`` percentile range
+    of the voiced contour after removing its least-squares linear trend.
+
+    Why this measure of "pitch range": eGeMAPS (Eyben et al. 2016) reports F0 range as the 20-80
+    percentile range of the semitone contour, which is robust to octave errors and jitter at the
+    extremes; and the size of pitch excursions is measured relative to the declination line
+    ('t Hart, Collier & Cohen 1990, *A perceptual study of intonation*, ch. 5; Ladd 2008, *Intonational
+    Phonology*, "pitch span"), so that declination — a separate cue ("falling contours") — does not
+    count as a wider range. NaN when fewer than 5 voiced frames.
+    """
+    t, s = f0_contour(x, sr)
+    if len(s) < 5 or np.ptp(t) <= 0:
+        return float("nan")
+    res = s - np.polyval(np.polyfit(t, s, 1), t)
+    return float(np.percentile(res, hi) - np.percentile(res, lo))

@@ -10,7 +10,11 @@ reference was given. Training drops the reference part at random so
 the model also works on a single file without one (less accurately: pitch and
 level then have to be judged against the training voices).
 
-Output heads: 8 logits (``LABELS`` order) and VAD in [-1, 1] (tanh).
+Output heads: 8 logits (``LABELS`` order) and VAD in [-1, 1] (tanh). A second label head, gradient-
+boosted trees on the reference-relative statistics (:mod:`emotive.evaluators.speech.trees`), is
+used for the label probabilities whenever a speaker reference is given (``label_head``: "trees"
+alone, the default, "mix" = mean with the MLP's, or "mlp"); the MLP gives VAD always and the labels
+when there is no reference.
 Weights: ``pretrained/ser/{config.json, model.safetensors, MODEL_CARD.md}``.
 """
 
@@ -27,8 +31,9 @@ from torch import nn
 from emotive.conditioning import LABELS, Emotion, EmotiveError
 from emotive.evaluators.base import Verdict, label_match
 from emotive.evaluators.speech.features import DIM, FEATURE_NAMES, utterance_features
+from emotive.evaluators.speech.trees import TreeEnsemble, fit_trees
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: + tree label head (trees.* tensors)
 PRETRAINED = Path(__file__).parent / "pretrained" / "ser"
 
 
@@ -50,6 +55,13 @@ class SERConfig:
     abs_with_ref: float = 0.0  # weight of the absolute features when a reference is given (0: relative only;
     # LOSO on the small corpus: 0.80 with 0.0 vs 0.68 with 1.0 at ~1k rows — absolute levels do not transfer across voices)
     ref_mode: str = "neutral"  # speaker reference = mean of the voice's "neutral" rows, or of all its rows ("pool")
+    # label probabilities with a reference: "mlp", "trees" (boosted trees on features - reference) or "mix" (mean)
+    label_head: str = "trees"  # LOSO, small corpus: trees 87.5 %, mix 85.8 %, MLP 82.1 % (model card)
+    tree_iters: int = 400  # boosting rounds (one tree per class each)
+    tree_lr: float = 0.05
+    tree_leaves: int = 15
+    tree_l2: float = 1.0
+    tree_max_features: float = 0.5  # share of features each split may look at (decorrelates the trees)
     seed: int = 0
 
 
@@ -78,6 +90,8 @@ class SERModel(nn.Module):
         self.register_buffer("std", torch.ones(d))
         self.members = nn.ModuleList(_Member(2 * d + 1, cfg.hidden, cfg.dropout) for _ in range(cfg.members))
         self.abs_with_ref = cfg.abs_with_ref
+        self.label_head = cfg.label_head
+        self.trees: TreeEnsemble | None = None  # label head on (features - reference) [B, D] -> [B, 8]
 
     def inputs(self, feats: torch.Tensor, ref_mean: torch.Tensor | None, keep: torch.Tensor | None = None) -> torch.Tensor:
         """feats [B, D], ref_mean [B, D] (speaker means) or None; keep [B] in {0,1}."""
@@ -143,6 +157,13 @@ def train_ser(
             has = y >= 0
             log(f"epoch {ep} loss {loss.item():.4f} acc {(logits.argmax(1) == y)[has].float().mean().item():.3f}")
     model.eval()
+    if cfg.label_head != "mlp":
+        has = labels >= 0
+        rel = (x - ref).numpy().astype(np.float64)  # same arithmetic as predict()
+        model.trees = fit_trees(rel[has], labels[has], len(LABELS), iters=cfg.tree_iters, lr=cfg.tree_lr,
+                                leaves=cfg.tree_leaves, l2=cfg.tree_l2, max_features=cfg.tree_max_features, seed=cfg.seed)
+        if log:
+            log(f"trees: {len(model.trees.tree_class)} trees")
     return model
 
 
@@ -169,7 +190,11 @@ def predict(model: SERModel, feats: np.ndarray, ref_mean: np.ndarray | None = No
         r = torch.tensor(np.asarray(ref_mean), dtype=torch.float32)
         ref = r.expand_as(x) if r.ndim == 1 else r
     logits, vad = model(model.inputs(x, ref))
-    return torch.softmax(logits, -1).numpy(), vad.numpy()
+    probs = torch.softmax(logits, -1).numpy()
+    if ref is not None and model.trees is not None and model.label_head != "mlp":
+        pt = model.trees.predict_proba((x - ref).numpy().astype(np.float64))
+        probs = pt if model.label_head == "trees" else 0.5 * (probs + pt)
+    return probs.astype(np.float32), vad.numpy()
 
 
 def ccc(a: np.ndarray, b: np.ndarray) -> float:
@@ -186,7 +211,10 @@ def save(model: SERModel, cfg: SERConfig, path: str | Path, card: str | None = N
     p = Path(path)
     p.mkdir(parents=True, exist_ok=True)
     (p / "config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(p / "model.safetensors"))
+    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
+    if model.trees is not None:
+        tensors.update(model.trees.to_tensors())
+    save_file(tensors, str(p / "model.safetensors"))
     if card is not None:
         (p / "MODEL_CARD.md").write_text(card)
 
@@ -198,13 +226,19 @@ def load(path: str | Path | None = None) -> SERModel:
     if not (p / "model.safetensors").exists():
         raise EmotiveError(f"No speech emotion recogniser at '{p}'. Train one with `emotive train speech-ser`.")
     raw = json.loads((p / "config.json").read_text())
+    if raw.get("version") == 1:  # before the tree head: the MLP gives the labels
+        raw = {**raw, "version": FORMAT_VERSION, "label_head": "mlp"}
     if raw.get("version") != FORMAT_VERSION:
-        raise EmotiveError(f"'{p}' has SER format version {raw.get('version')}; this code reads {FORMAT_VERSION}.")
+        raise EmotiveError(f"'{p}' has SER format version {raw.get('version')}; this code reads 1-{FORMAT_VERSION}.")
     cfg = SERConfig(**raw)
     if cfg.feature_names != list(FEATURE_NAMES):
         raise EmotiveError(f"'{p}' was trained on different features; retrain with `emotive train speech-ser`.")
     model = SERModel(cfg)
-    model.load_state_dict(load_file(str(p / "model.safetensors")))
+    tensors = load_file(str(p / "model.safetensors"))
+    model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("trees.")})
+    model.trees = TreeEnsemble.from_tensors(tensors)
+    if cfg.label_head != "mlp" and model.trees is None:
+        raise EmotiveError(f"'{p}' lacks the tree label head its config names; retrain with `emotive train speech-ser`.")
     model.eval()
     return model
 

@@ -9,7 +9,9 @@ PCM-16) and ``manifest.jsonl`` with one row per utterance::
      "sentence_id", "engine", "duration"}
 
 Deterministic for a seed (every utterance has its own seed derived from the
-corpus seed, speaker, sentence and slot), resumable (finished rows are kept in
+corpus seed, speaker, sentence and slot) — except the neutral source audio of Piper's joe: VITS samples
+its duration and prior noise inside the ONNX graph without a seed, so two builds render joe's sentences
+differently (same words, rules and seeds; measured max sample difference ~1.2 on one sentence) —, resumable (finished rows are kept in
 ``manifest.partial.jsonl``; a rerun skips them), parallel (``workers``
 processes, one voice engine each), with a progress bar.
 """

@@ -44,3 +44,25 @@ def test_features_track_pitch_and_level():
     assert hi[i("level_mean")] - lo[i("level_mean")] == pytest.approx(20 * np.log10(3), abs=1.5)
     up = utterance_features(tone(100.0, 1.5, sr=44100), 44100)  # resampled to 16 kHz inside
     assert up[i("f0_mean")] == pytest.approx(0.0, abs=0.5)
+
+
+def glide(st_of_t, seconds=2.0, sr=SR, level=0.1):
+    """Harmonic tone whose F0 follows ``st_of_t(t)`` semitones re 100 Hz."""
+    t = np.arange(int(seconds * sr)) / sr
+    f0 = 100.0 * 2 ** (st_of_t(t) / 12)
+    ph = 2 * np.pi * np.cumsum(f0) / sr
+    return (level * sum(np.sin(k * ph) / k for k in range(1, 20))).astype(np.float32)
+
+
+def test_f0_span_measures_excursions_not_declination():
+    from emotive.evaluators.speech.features import f0_span
+
+    def wavy(a):
+        return lambda t: 6 + a * np.sin(2 * np.pi * 2.5 * t)
+
+    flat, wide = f0_span(glide(wavy(1.0)), SR), f0_span(glide(wavy(2.0)), SR)
+    assert 1.0 < flat < wide and wide == pytest.approx(2 * flat, rel=0.25)
+    # a steep declination (-3 st/s) adds 6 st to the global range but leaves the span where it was
+    declining = f0_span(glide(lambda t: wavy(1.0)(t) - 3.0 * t), SR)
+    assert declining == pytest.approx(flat, abs=0.4)
+    assert np.isnan(f0_span(np.random.default_rng(0).normal(0, 0.05, SR).astype(np.float32), SR))
