@@ -16,6 +16,8 @@ Optional:
 ``warm_up() -> None``     load models; runs in a background thread after the page is up.
 ``API_CASES: dict``       ``{api_name: {"ok": [args, ...], "bad": [args, ...]}}`` -- the API test
                           calls each endpoint with these (``bad`` must give a message, not a crash).
+``api_cases() -> dict``   the same, computed when the tests run; preferred over ``API_CASES`` (use it
+                          when the cases depend on what is installed, e.g. which voices exist).
 ``BROWSER_CASE: dict``    ``{"examples": elem_id, "run": elem_id, "outputs": [elem_id, ...]}`` -- the
                           browser test clicks the first example, presses run and checks the outputs.
 

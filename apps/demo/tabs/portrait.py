@@ -87,10 +87,29 @@ def motion_source() -> str:
     return "procedural" if _pipe().motion_pipeline is None else "diffusion"
 
 
+_DEFAULT_PREVIEW: Path | None = None
+
+
+def _default_preview() -> str:
+    """The default portrait, copied once into the demo's output folder (gradio serves files only from
+    allowed folders; scikit-image's data folder is not one of them)."""
+    global _DEFAULT_PREVIEW
+    if _DEFAULT_PREVIEW is None or not _DEFAULT_PREVIEW.is_file():
+        import shutil
+
+        from emotive.conditioning.files import atomic_output
+
+        path = ux.output_file(ASTRONAUT.name)
+        with atomic_output(path) as tmp:
+            shutil.copyfile(ASTRONAUT, tmp)
+        _DEFAULT_PREVIEW = path
+    return str(_DEFAULT_PREVIEW)
+
+
 def preview_portrait(portrait: Any) -> str:
     """The picture the preview shows: the checked upload, or the default portrait when the box is empty."""
     if portrait is None or str(portrait) == "":
-        return str(ASTRONAUT)
+        return _default_preview()
     ux.check_image_upload(portrait)
     return str(portrait)
 
@@ -242,7 +261,7 @@ def _no_face_image() -> Path | None:
     return p if p is not None and p.is_file() else None
 
 
-def _api_cases() -> dict[str, dict[str, list[tuple]]]:
+def api_cases() -> dict[str, dict[str, list[tuple]]]:
     """Arguments: (portrait, speech, text, voice, size, full check, seed, emotion request)."""
     wav, readme = _file(SHORT_WAV), _file(EXAMPLES_DIR / "README.md")
     ok = [(None, wav, "", None, 256, True, 0, "happy:0.8")]
@@ -263,7 +282,8 @@ def _api_cases() -> dict[str, dict[str, list[tuple]]]:
     return {"animate": {"ok": ok, "bad": bad}}
 
 
-API_CASES = _api_cases()
+API_CASES = api_cases()
+"""The cases for what was installed at import time; the tests call :func:`api_cases`."""
 BROWSER_CASE = {
     "examples": "portrait-examples",
     "run": "portrait-run",

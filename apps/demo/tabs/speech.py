@@ -271,7 +271,7 @@ def build(panel: EmotionPanel) -> None:
                api_name="speak", api_description="Speak English text with an emotion in one of the voices.")
 
 
-def _api_cases() -> dict[str, dict[str, list[tuple]]]:
+def api_cases() -> dict[str, dict[str, list[tuple]]]:
     v = default_voice() or DEFAULT_VOICE
     return {
         "speak": {
@@ -290,6 +290,7 @@ def _api_cases() -> dict[str, dict[str, list[tuple]]]:
     }
 
 
-API_CASES = _api_cases()
+API_CASES = api_cases()
+"""The cases for the TTS folder of import time; the tests call :func:`api_cases`."""
 BROWSER_CASE = {"examples": "speech-examples", "run": "speech-run",
                 "outputs": ["speech-audio", "speech-verdict", "speech-download"]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import math
 import os
 import socket
@@ -44,8 +45,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def lm_shipped() -> bool:
+    """The embedded codec LM weights exist (generators/speech/pretrained/lm)."""
+    spec = importlib.util.find_spec("emotive.generators.speech.tts")
+    return spec is not None and (Path(spec.origin).parent / "pretrained" / "lm" / "model.safetensors").is_file()
+
+
 @pytest.fixture(scope="session")
-def demo_server(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path):
+def session_tts(tiny_tts_dir):
+    """The TTS folder of this session's demo: None = the embedded weights; else the tiny test pipeline.
+
+    Without the shipped LM the Speech tab would be hidden and its code (and the portrait's text -> speech
+    input) untested, so the session's demo -- and ``discover()`` in this process, which must agree with
+    it -- speak with the tiny random pipeline instead (``EMOTIVE_DEMO_TTS``, what ``--tts`` sets).
+    """
+    if lm_shipped():
+        os.environ.pop(TTS_ENV, None)
+        yield None
+        return
+    before = os.environ.get(TTS_ENV)
+    os.environ[TTS_ENV] = str(tiny_tts_dir)
+    yield tiny_tts_dir
+    if before is None:
+        os.environ.pop(TTS_ENV, None)
+    else:
+        os.environ[TTS_ENV] = before
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path, session_tts):
     port = free_port()
     log_path = artifacts_dir / "demo-server.log"
     env = {
@@ -58,7 +86,9 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path):
         "MPLBACKEND": "Agg",
         "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio-tmp")),
     }
-    env.pop(TTS_ENV, None)  # the session's demo uses the embedded weights, whatever the caller's shell says
+    env.pop(TTS_ENV, None)  # the embedded weights, or the tiny pipeline (session_tts), never the caller's shell's
+    if session_tts is not None:
+        env[TTS_ENV] = str(session_tts)
     url = f"http://127.0.0.1:{port}"
     with open(log_path, "w") as log_file:
         t0 = time.perf_counter()

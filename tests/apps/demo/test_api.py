@@ -54,7 +54,8 @@ def all_cases() -> dict[str, dict[str, list[tuple]]]:
     cases = dict(PANEL_CASES)
     for tab in discover():
         if tab.available:
-            cases.update(getattr(tab.module, "API_CASES", {}))
+            fn = getattr(tab.module, "api_cases", None)
+            cases.update(fn() if callable(fn) else getattr(tab.module, "API_CASES", {}))
     return cases
 
 

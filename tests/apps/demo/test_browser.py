@@ -197,6 +197,32 @@ def test_bad_input_shows_a_message(session, artifacts_dir, demo_server):
     assert not outside
 
 
+def test_portrait_upload_refuses_non_images_without_server_paths(session, artifacts_dir, demo_server, tmp_path):
+    """A .md file (refused by the file box) and a text file named .png (refused by our check): clear messages."""
+    page, outside, _ = session
+    if not any(t.name == "portrait" and t.available for t in discover()):
+        pytest.skip("the talking portrait tab is not available")
+    page.locator("#tab-portrait-button").click()
+    clear = page.locator("#portrait-image button[aria-label='Clear']")
+    if clear.count():  # an example left a portrait in the box
+        clear.first.click()
+    for name, words in (("notes.md", "Invalid file type: notes.md"), ("notes.png", "'notes.png' is not an image")):
+        path = tmp_path / name
+        path.write_text("a text file, not a portrait")
+        page.locator("#portrait-image input[type=file]").first.set_input_files(str(path))
+        page.get_by_text(words, exact=False).first.wait_for(state="visible")
+        body = page.inner_text("body")
+        i = body.find("/tmp")
+        assert i < 0 and "cannot identify" not in body, body[max(0, i - 300): i + 300]
+        no_traceback(page)
+    shot(page, artifacts_dir, "bad-portrait")
+    page.locator("#portrait-image button[aria-label='Clear']").first.click()  # back to the default portrait
+    page.wait_for_function("() => document.querySelector('#portrait-preview img')?.naturalWidth > 0")
+    no_traceback(page)
+    assert "allowed_paths" not in page.inner_text("body")
+    assert demo_server.alive() and not outside
+
+
 def test_bind_runs_with_the_panel_state_of_the_moment(browser, fake_tabs, artifacts_dir):
     """A throw-away tab wired with ``panel.bind``: the handler sees the intensity typed just before the click."""
     import socket

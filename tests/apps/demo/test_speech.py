@@ -1,13 +1,13 @@
 """The Speech tab and the talking portrait's "text -> speech" chain.
 
-The tab is shown only when the TTS weights exist. With the shipped codec LM
-(generators/speech/pretrained/lm) the session's demo shows it, the generic tests
-(test_api.py, test_browser.py) run its API_CASES and BROWSER_CASE, and the
-``shipped`` tests below time its example; without the LM they skip, saying so.
-
-The tab's code is tested either way against a tiny randomly initialised
-pipeline (``tiny_tts_dir``) selected with ``EMOTIVE_DEMO_TTS`` -- what
-``emotive demo --tts DIR`` sets -- on a demo served inside this test process.
+The tab is shown only when the TTS weights exist. The session's demo speaks with
+the shipped codec LM (generators/speech/pretrained/lm) when it exists, else with a
+tiny randomly initialised pipeline (``tiny_tts_dir``, selected with
+``EMOTIVE_DEMO_TTS`` -- what ``emotive demo --tts DIR`` sets; see
+``conftest.session_tts``), so the tab's code and the portrait's text input are
+tested either way; the generic tests (test_api.py, test_browser.py) run its
+``api_cases()`` and ``BROWSER_CASE``. The ``shipped`` test times the example
+with the real LM and skips, saying so, without it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import time
 from pathlib import Path
 
@@ -31,8 +30,8 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client.exceptions import AppError  # noqa: E402
 
 SHIPPED = speech.available() and TTS_ENV not in os.environ
-NOT_SHIPPED = ("the codec LM weights are not shipped yet (generators/speech/pretrained/lm): the Speech tab stays "
-               "hidden; its code is tested against the tiny pipeline below")
+NOT_SHIPPED = ("the codec LM weights are not shipped yet (generators/speech/pretrained/lm): the demo hides the "
+               "Speech tab; the tests run its code with a tiny random pipeline instead (conftest.session_tts)")
 TARGET_S = 5.0
 """Issue 7: the Speech tab's default example on an idle 2-core machine."""
 
@@ -61,9 +60,29 @@ def test_hidden_tab_is_listed_with_what_it_needs(tmp_path, monkeypatch):
     monkeypatch.setenv(TTS_ENV, str(tmp_path))
     tab = next(t for t in discover() if t.name == "speech")
     assert not tab.available and tab.reason == speech.REQUIRES and "pretrained/lm" in tab.reason
-    cases = portrait._api_cases()["animate"]
+    cases = portrait.api_cases()["animate"]
     assert not any(args[2] for args in cases["ok"]), "no text -> speech case without the TTS"
     assert any(args[2] and args[1] is None for args in cases["bad"]), "typed text without the TTS must be refused"
+    from emotive.apps.demo.app import build_app
+
+    app = build_app([t for t in discover() if t.name in ("speech", "portrait")])
+    assert [t.name for t in app.shown] == ["portrait"]
+    config = app.blocks.get_config_file()
+    by_id = {c["id"]: c for c in config["components"]}
+    footer = next(c for c in config["components"] if c["props"].get("elem_id") == "footer-notes")
+    assert f"**Speech** ({speech.REQUIRES})" in footer["props"]["value"]
+    text_box = next(c for c in config["components"] if c["props"].get("elem_id") == "portrait-text")
+
+    def hidden(node_id, tree):  # is the box inside a component with visible=False?
+        for child in tree.get("children", []):
+            if child["id"] == node_id:
+                return False
+            inner = hidden(node_id, child)
+            if inner is not None:
+                return inner or by_id[child["id"]]["props"].get("visible") is False
+        return None
+
+    assert hidden(text_box["id"], config["layout"]) is True, "the portrait's text box must be hidden without the TTS"
 
 
 def test_available_imports_no_model_code(tiny_tts_dir, monkeypatch):
@@ -107,55 +126,6 @@ def test_text_and_voice_checks(tiny_tts_dir, monkeypatch):
         speech.check_voice("nobody")
 
 
-# ------------------------------------------------------------------ a demo with the tiny TTS
-@pytest.fixture(scope="module")
-def tiny_demo(tiny_tts_dir):
-    """The Speech and Talking portrait tabs served in this process, speaking with the tiny pipeline."""
-    from emotive.apps.demo.app import build_app
-
-    before = os.environ.get(TTS_ENV)
-    os.environ[TTS_ENV] = str(tiny_tts_dir)
-    try:
-        tabs = [t for t in discover() if t.name in ("speech", "portrait")]
-        assert [t.name for t in tabs if t.available] == ["speech", "portrait"], [(t.name, t.reason) for t in tabs]
-        app = build_app(tabs)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        app.blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                          ssr_mode=False, show_error=True, max_file_size=ux.LIMITS.gradio_max_file_size)
-        yield f"http://127.0.0.1:{port}"
-        app.blocks.close()
-    finally:
-        if before is None:
-            os.environ.pop(TTS_ENV, None)
-        else:
-            os.environ[TTS_ENV] = before
-
-
-@pytest.fixture(scope="module")
-def tiny_client(tiny_demo, tmp_path_factory):
-    return gradio_client.Client(tiny_demo, verbose=False, analytics_enabled=False,
-                                download_files=str(tmp_path_factory.mktemp("dl-speech")))
-
-
-def test_speak_endpoint_with_the_tiny_pipeline(tiny_client):
-    cases = speech._api_cases()["speak"]
-    for args in cases["ok"]:
-        wav, chart, text, files = tiny_client.predict(*args, api_name="/speak")
-        audio, sr = sf.read(wav, dtype="float32")
-        assert sr == 16000 and len(audio) > 0.2 * sr
-        assert chart and len(str(chart.get("plot", ""))) > 1000, "the verdict chart is missing"
-        assert "voice **slt**" in text and ("MATCH" in text or "No verdict" in text), text
-        verdict = json.loads(Path(next(f for f in files if f.endswith(".json"))).read_text())
-        assert verdict["target"]["probs"] and "wer" in verdict["figures"], verdict
-    for args in cases["bad"]:
-        with pytest.raises(AppError) as info:
-            tiny_client.predict(*args, api_name="/speak")
-        message = str(info.value)
-        assert message.strip() and "Traceback" not in message and "verbose error" not in message, (args, message)
-
-
 def test_speech_is_seeded(tiny_tts_dir, monkeypatch):
     from emotive.conditioning import Emotion
 
@@ -167,55 +137,49 @@ def test_speech_is_seeded(tiny_tts_dir, monkeypatch):
     assert len({str(w) for w in runs}) == 3, "every take is a fresh download file"
 
 
-def test_portrait_speaks_typed_text(tiny_client):
-    cases = portrait._api_cases()["animate"]
+# ------------------------------------------------------------------ through the session's demo
+# It speaks with the shipped LM, or else with the tiny pipeline (conftest.session_tts); the generic tests
+# (test_api, test_browser) already run the tab's api_cases() and BROWSER_CASE there.
+@pytest.fixture(scope="module")
+def client(demo_server, tmp_path_factory):
+    return gradio_client.Client(demo_server.url, verbose=False, analytics_enabled=False,
+                                download_files=str(tmp_path_factory.mktemp("dl-speech")))
+
+
+def test_the_session_demo_shows_the_speech_tab(client, session_tts):
+    endpoints = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert "/speak" in endpoints and speech.available()
+    assert (session_tts is None) == SHIPPED
+
+
+def test_speak_returns_audio_and_a_verdict_with_wer(client):
+    wav, chart, text, files = client.predict(speech.EXAMPLE_TEXTS[0], speech.default_voice(), 1, 0, "sad:0.7",
+                                             api_name="/speak")
+    audio, sr = sf.read(wav, dtype="float32")
+    assert len(audio) > 0.2 * sr
+    assert chart and len(str(chart.get("plot", ""))) > 1000, "the verdict chart is missing"
+    assert f"voice **{speech.default_voice()}**" in text and "requested sad" in text, text
+    verdict = json.loads(Path(next(f for f in files if f.endswith(".json"))).read_text())
+    assert verdict["target"]["label"] == "sad" and "wer" in verdict["figures"], verdict
+
+
+def test_portrait_speaks_typed_text(client):
+    cases = portrait.api_cases()["animate"]
     typed = [args for args in cases["ok"] if args[2]]
     assert typed, "with the TTS the portrait must have a text -> speech case"
-    video, chart, text, files = tiny_client.predict(*typed[0], api_name="/animate")
+    video, chart, text, files = client.predict(*typed[0], api_name="/animate")
     assert Path(video).stat().st_size > 1000 and chart
     assert "synthesised from the text in voice **slt**" in text, text
     spoken = next(f for f in files if f.endswith(".wav"))
     assert sf.info(spoken).duration > 0
     for args in [a for a in cases["bad"] if a[2]]:
         with pytest.raises(AppError, match="up to 300"):
-            tiny_client.predict(*args, api_name="/animate")
-
-
-@pytest.mark.browser
-def test_browser_speech_tab_and_portrait_text_box(tiny_demo, artifacts_dir):
-    from .test_browser import ARGS, CHROMIUM, HAS_CONTENT, TIMEOUT_MS, no_traceback, shot
-
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser tests need it")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(TIMEOUT_MS)
-        try:
-            page.goto(tiny_demo)
-            page.wait_for_selector("#emotion-plot img")
-            case = speech.BROWSER_CASE
-            page.locator("#tab-speech-button").click()
-            page.locator(f"#{case['examples']} tr.tr-body, #{case['examples']} .gallery-item").first.click()
-            page.wait_for_function("(t) => document.querySelector('#speech-text textarea')?.value === t",
-                                   arg=speech.EXAMPLE_TEXTS[0])
-            page.locator(f"#{case['run']}").click()
-            for out in case["outputs"]:
-                page.wait_for_function(HAS_CONTENT, arg=out)
-            no_traceback(page)
-            shot(page, artifacts_dir, "tab-speech-tiny")
-            page.locator("#tab-portrait-button").click()
-            assert page.locator("#portrait-text").is_visible() and page.locator("#portrait-voice").is_visible()
-        finally:
-            browser.close()
+            client.predict(*args, api_name="/animate")
 
 
 # ------------------------------------------------------------------ the shipped LM, through the session's demo
 @pytest.mark.skipif(not SHIPPED, reason=NOT_SHIPPED)
-def test_shipped_speech_example_within_the_target(demo_server, tmp_path):
-    client = gradio_client.Client(demo_server.url, verbose=False, analytics_enabled=False,
-                                  download_files=str(tmp_path))
+def test_shipped_speech_example_within_the_target(client):
     args = (speech.EXAMPLE_TEXTS[0], speech.default_voice(), 1, 0, "happy:0.8")
     client.predict(*args, api_name="/speak")  # loads the models
     t0 = time.perf_counter()

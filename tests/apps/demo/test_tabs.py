@@ -43,6 +43,8 @@ def test_real_tabs_follow_the_protocol():
         if tab.available:
             assert tab.api_names, f"{tab.name} declares no API_NAMES"
             assert set(getattr(tab.module, "API_CASES", {})) == set(tab.api_names), tab.name
+            if hasattr(tab.module, "api_cases"):
+                assert set(tab.module.api_cases()) == set(tab.api_names), tab.name
             case = getattr(tab.module, "BROWSER_CASE", None)
             assert case and {"examples", "run", "outputs"} <= set(case), tab.name
 
