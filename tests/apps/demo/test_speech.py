@@ -163,6 +163,21 @@ def test_speak_returns_audio_and_a_verdict_with_wer(client):
     assert verdict["target"]["label"] == "sad" and "wer" in verdict["figures"], verdict
 
 
+@pytest.mark.parametrize(("data_json", "word"), [
+    ('["Hello there.", "slt", NaN, 0, "happy"]', "candidates"),
+    ('["Hello there.", "slt", 1, Infinity, "happy"]', "maximum value"),  # gradio's seed box refuses it
+    ('["Hello there.", null, 1, 0, "happy"]', "voice"),
+])
+def test_non_finite_and_missing_values_give_messages(demo_server, client, data_json, word):
+    from .test_api import _raw_call
+
+    event, data = _raw_call(demo_server.url, "speak", data_json)
+    assert event == "error", (event, data)
+    message = json.loads(data)["error"] or ""
+    assert word in message.lower() and "Traceback" not in message, message
+    assert demo_server.alive()
+
+
 def test_portrait_speaks_typed_text(client):
     cases = portrait.api_cases()["animate"]
     typed = [args for args in cases["ok"] if args[2]]
