@@ -205,8 +205,14 @@ def _takes_note(out: Any, n: int) -> str:
         return ""
     kept = []
     for sc in out.scores:
-        best = min(sc, key=lambda s: s["score"])
-        kept.append(f"WER {best['wer']:.2f}, P(emotion) {best['p_emotion']:.2f}")
+        scored = [s for s in sc if isinstance(s, dict) and "score" in s]
+        if not scored:
+            continue
+        best = min(scored, key=lambda s: s["score"])
+        kept.append(", ".join(f"{name} {best[key]:.2f}" for key, name in (("wer", "WER"), ("p_emotion", "P(emotion)"))
+                              if isinstance(best.get(key), int | float)))
+    if not kept:
+        return f" Best of {n} takes per chunk."
     return f" Best of {n} takes per chunk (lowest WER + (1 - P(emotion))): " + "; ".join(kept) + "."
 
 

@@ -126,6 +126,15 @@ def test_text_and_voice_checks(tiny_tts_dir, monkeypatch):
         speech.check_voice("nobody")
 
 
+def test_takes_note_names_the_kept_take():
+    from types import SimpleNamespace
+
+    scores = [[{"wer": 0.1, "p_emotion": 0.5, "score": 0.6}, {"wer": 0.3, "p_emotion": 0.9, "score": 0.4}]]
+    assert speech._takes_note(SimpleNamespace(scores=scores), 2).endswith(": WER 0.30, P(emotion) 0.90.")
+    assert speech._takes_note(SimpleNamespace(scores=[[{"other": 1}]]), 2) == " Best of 2 takes per chunk."
+    assert speech._takes_note(SimpleNamespace(scores=[]), 1) == ""
+
+
 def test_speech_is_seeded(tiny_tts_dir, monkeypatch):
     from emotive.conditioning import Emotion
 
