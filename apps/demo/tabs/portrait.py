@@ -150,6 +150,7 @@ def animate(portrait: Any, speech: Any, text: Any, voice: Any, size: Any, full_c
         if not tts.available():
             raise ux.DemoInputError("Typed text needs the text-to-speech model, which is not installed ("
                                     + tts.REQUIRES + "); upload or record a recording instead.")
+        voice = voice or tts.default_voice()  # an API call may leave the voice out
         spoken, _ = tts.synthesise(typed, voice, emotion, seed)
         speech = str(spoken)
     elif typed:
@@ -222,12 +223,13 @@ def build(panel: EmotionPanel) -> None:
                                     "(about 5x faster on long clips)", elem_id="portrait-full")
             seed = ux.seed_input(elem_id="portrait-seed")
             run = gr.Button("Animate", variant="primary", elem_id="portrait-run")
-            examples = [[str(ASTRONAUT), str(TEN_SECOND_WAV), "", None, 256, True, 0],
-                        [str(ASTRONAUT), str(SHORT_WAV), "", None, 512, False, 1]]
+            first_voice = tts.default_voice() if with_tts else None  # examples never empty the voice box
+            examples = [[str(ASTRONAUT), str(TEN_SECOND_WAV), "", first_voice, 256, True, 0],
+                        [str(ASTRONAUT), str(SHORT_WAV), "", first_voice, 512, False, 1]]
             labels = ["astronaut, 10 s of speech (four sentences), 256 px, every frame checked",
                       "astronaut, 3 s of speech, 512 px, every 5th frame checked"]
             if with_tts:
-                examples.append([str(ASTRONAUT), None, TTS_EXAMPLE, tts.default_voice(), 256, True, 2])
+                examples.append([str(ASTRONAUT), None, TTS_EXAMPLE, first_voice, 256, True, 2])
                 labels.append(f"astronaut, typed text spoken by the TTS: \u201c{TTS_EXAMPLE}\u201d")
             gr.Examples(
                 examples,
