@@ -26,14 +26,17 @@ CACHE = Path(os.environ.get("EMOTIVE_SPEECH_CACHE", "/work/cache/speech/feature_
 # (Murray & Arnott 1993 Table I; Juslin & Laukka 2003 Table 7). +1 higher, -1 lower.
 EXPECTED: dict[str, dict[str, int]] = {
     "angry": {"f0_mean": +1, "level_mean": +1, "hf_ratio_1k": +1},
-    "happy": {"f0_mean": +1, "level_mean": +1, "f0_range": +1},
+    "happy": {"f0_mean": +1, "level_mean": +1, "f0_span": +1},
     "fearful": {"f0_mean": +1, "rate": +1},
-    "surprised": {"f0_mean": +1, "level_mean": +1, "f0_range": +1},
-    "sad": {"f0_mean": -1, "f0_range": -1, "rate": -1, "level_mean": -1},
+    "surprised": {"f0_mean": +1, "level_mean": +1, "f0_span": +1},
+    "sad": {"f0_mean": -1, "f0_span": -1, "rate": -1, "level_mean": -1},
     "calm": {"rate": -1, "level_mean": -1},
     "disgusted": {"f0_mean": -1, "rate": -1},
 }
-CUE_NAMES = {"f0_mean": "F0 mean (st)", "f0_range": "F0 range (st)", "level_mean": "level (dB)",
+# "F0 range" is scored as the span around the declination line (features.f0_span: 20-80 percentile range of
+# the detrended semitone contour, eGeMAPS-style; see its docstring for the literature). The raw p95-p5 range of
+# the whole contour, which also grows with declination and final falls, is shown next to it but not scored.
+CUE_NAMES = {"f0_mean": "F0 mean (st)", "f0_span": "F0 range (span, st)", "level_mean": "level (dB)",
              "hf_ratio_1k": "energy >1 kHz (share)", "rate": "phones/s"}
 
 
@@ -44,10 +47,17 @@ def _phone_rate(row: dict) -> float:
 
 
 def _prosody_table(res: BenchResult, rows: list[dict], data) -> None:
-    from emotive.evaluators.speech.features import FEATURE_NAMES
+    import soundfile as sf
+
+    from emotive.evaluators.speech.features import FEATURE_NAMES, f0_span
 
     fi = {n: FEATURE_NAMES.index(n) for n in ("f0_mean", "f0_range", "level_mean", "hf_ratio_1k")}
     idx = {r["id"]: i for i, r in enumerate(rows)}
+    span: dict[str, float] = {}
+    for r in rows:
+        if r["emotion"]["source"] == "label" and r["emotion"]["label"] in ("neutral", "happy", "surprised", "sad"):
+            x, sr = sf.read(r["wav"], dtype="float32", always_2d=True)
+            span[r["id"]] = f0_span(x.mean(axis=1), sr)
     table, ok, total = [], 0, 0
     speakers = sorted({r["speaker"] for r in rows})
     for spk in speakers:
@@ -56,6 +66,8 @@ def _prosody_table(res: BenchResult, rows: list[dict], data) -> None:
         def cue(rs: list[dict], name: str) -> float:
             if name == "rate":
                 return float(np.mean([_phone_rate(r) for r in rs]))
+            if name == "f0_span":
+                return float(np.nanmean([span[r["id"]] for r in rs]))
             return float(np.mean([data.feats[idx[r["id"]], fi[name]] for r in rs]))
 
         neu = [r for r in mine if r["emotion"]["label"] == "neutral"]
@@ -72,11 +84,13 @@ def _prosody_table(res: BenchResult, rows: list[dict], data) -> None:
                 ok += int(good)
                 total += 1
                 cells.append(f"{CUE_NAMES[name]} {d:+.2f} {'ok' if good else 'WRONG'}")
-            table.append([spk, lab, len(rs), "; ".join(cells)])
+            info = f"{cue(rs, 'f0_range') - cue(neu, 'f0_range'):+.2f}" if "f0_span" in cues else ""
+            table.append([spk, lab, len(rs), "; ".join(cells), info])
     res.figures["prosody_direction_agreement"] = ok / max(1, total)
     res.figures["prosody_direction_checks"] = total
     res.table("Corpus prosody vs neutral, per speaker and label (expected directions from Murray & Arnott 1993, "
-              "Juslin & Laukka 2003)", ["speaker", "label", "n", "cue change vs neutral"], table)
+              "Juslin & Laukka 2003)", ["speaker", "label", "n", "cue change vs neutral",
+                                        "global F0 range p95-p5 incl. declination (not scored)"], table)
     res.target("prosody_direction_agreement", ">=", 1.0, "every cue moves the way the literature says, every speaker")
 
 
