@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as _dt
 import importlib
 import json
-import platform
 import pkgutil
+import platform
 import time
 import traceback
 from collections.abc import Callable
@@ -172,12 +172,7 @@ def run(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report_path = out / "report.json"
-    sections: dict[str, Any] = {}
-    if report_path.is_file():
-        try:
-            sections = json.loads(report_path.read_text()).get("sections", {})
-        except (json.JSONDecodeError, OSError):
-            sections = {}
+    sections: dict[str, Any] = {}      # only the sections this run measures
     ctx = BenchContext(out, quick, seed)
     for b in selected:
         if progress:
@@ -201,15 +196,30 @@ def run(
         sections[b.name] = section
         if progress:
             progress(f"bench: {b.name} done in {section['seconds']:.1f} s")
-    report = {
-        "meta": {
-            "written": _dt.datetime.now().isoformat(timespec="seconds"),
-            "machine": platform.platform(),
-            "cores": __import__("os").cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-        },
-        "sections": sections,
-    }
-    report_path.write_text(json.dumps(report, indent=2, default=str))
-    (out / "report.md").write_text(_markdown(report))
+    # Merge into the report as it is *now*, under a lock: runs of other sections may have finished
+    # while this one ran (re-reading only at the start lost their sections).
+    import fcntl
+
+    with open(out / ".report.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged: dict[str, Any] = {}
+        if report_path.is_file():
+            try:
+                merged = json.loads(report_path.read_text()).get("sections", {})
+            except (json.JSONDecodeError, OSError):
+                merged = {}
+        merged.update(sections)
+        report = {
+            "meta": {
+                "written": _dt.datetime.now().isoformat(timespec="seconds"),
+                "machine": platform.platform(),
+                "cores": __import__("os").cpu_count(),
+                "torch_threads": torch.get_num_threads(),
+            },
+            "sections": merged,
+        }
+        tmp = report_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(report, indent=2, default=str))
+        tmp.replace(report_path)
+        (out / "report.md").write_text(_markdown(report))
     return report

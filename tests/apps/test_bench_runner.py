@@ -69,3 +69,24 @@ def test_text_prompt_scoring_counts_correctly():
     res = score(rows, lambda t: Emotion.parse("happy"))
     assert res["accuracy"] == 0.5 and res["valence_sign"] == 0.5 and res["arousal_sign"] == 1.0
     assert sign_ok(0.01, 0) and not sign_ok(0.3, 0) and sign_ok(-0.01, -1) and not sign_ok(0.0, 1)
+
+
+def test_sections_written_meanwhile_are_kept(tmp_path, monkeypatch):
+    """A long run must not drop a section another run wrote while it was running."""
+    import json
+
+    from emotive.apps.bench import runner
+
+    def slow(ctx):
+        # another process finishes its own section while this one runs
+        (tmp_path / "report.json").write_text(json.dumps({"meta": {}, "sections": {"other": {
+            "name": "other", "title": "Other", "modality": "x", "order": 1, "figures": {"a": 1}, "targets": [],
+            "tables": [], "plots": [], "notes": [], "seconds": 0.1, "quick": False, "written": "now"}}}))
+        r = runner.BenchResult()
+        r.figures["b"] = 2.0
+        return r
+
+    monkeypatch.setattr(runner, "discover", lambda: {"slow": runner.Benchmark("slow", "Slow", "x", slow, 2)})
+    rep = runner.run(["slow"], out_dir=tmp_path)
+    assert set(rep["sections"]) == {"other", "slow"}
+    assert set(json.loads((tmp_path / "report.json").read_text())["sections"]) == {"other", "slow"}
