@@ -56,10 +56,13 @@ JAW_EXPONENT = 0.6
 """Jaw response curve: displacement ~ jawOpen ** 0.6. Measured: with a linear jaw, MediaPipe re-read
 jawOpen stayed near 0 for commands below 0.2 (lips barely part at 256 px) and then jumped; speech
 mostly lives in 0.1-0.4, so small openings are expanded (monotonic, 0 and 1 unchanged)."""
-BLINK_EXPONENT = 0.6
-"""Eyelid response curve: lid travel ~ eyeBlink ** BLINK_EXPONENT. Measured on the face bench videos
-with a linear lid: MediaPipe re-read eyeBlink stayed at its open-eye value (0.0-0.1) for commands up to
-0.3 and then jumped to ~0.35, so partial closures (most of a generated blink's frames) were invisible."""
+BLINK_EXPONENT = 1.0
+"""Eyelid response curve: lid travel ~ eyeBlink ** BLINK_EXPONENT (1.0: linear). With a linear lid, MediaPipe
+re-reads eyeBlink at its open-eye value (0.0-0.1) up to a 0.3 command and then jumps to ~0.35-0.5, so
+partial closures are invisible. Measured on the face bench (2026-11-22, shipped motion model): 0.6 raised
+blink honesty 0.50/0.59 -> 0.63/0.70, but also flipped the best lip-sync lag of the two weakest astronaut
+videos (surprised/fearful, r ~0.4, jaw held open) from -1 to -3 frames, breaking the ±1-frame target; kept
+linear until that lag estimate is robust (see the model card)."""
 RESPONSE_EXPONENTS = {"jawOpen": JAW_EXPONENT, "eyeBlinkLeft": BLINK_EXPONENT, "eyeBlinkRight": BLINK_EXPONENT}
 
 # Lip contours, corner to corner (subject's right corner first), MediaPipe indices.
