@@ -50,8 +50,9 @@ lash line (render.LID_START, LASH_WIDTH), not from an exaggerated warp.
 mouthFrown: MediaPipe barely reads a lip-corner depressor (response < 0.1 at any gain), so the
 calibration used to drive it to the range's top (1.6: the corners dropped 0.26 IOD, ~1.6 cm). At that size
 a sad mouth became an arch that MediaPipe read as an open jaw (astronaut, jawOpen 0.2 read 0.74 against
-0.46 for neutral); at 1.0 (0.16 IOD, ~1 cm, the base anatomical magnitude) the jawOpen rig honesty on the
-face bench's motions rose 0.56 -> 0.59 with FER and lip sync unchanged."""
+0.46 for neutral); at 1.0 (0.16 IOD, ~1 cm, the base anatomical magnitude), `emotive bench --only face`
+(2026-11-22): jawOpen honesty 0.48 -> 0.52, browDown 0.47/0.50 -> 0.48/0.51, lip sync 0.62 -> 0.61 (lag 1),
+FER 13 -> 12 of 28 videos (one fearful video with p ~0.33 flipped)."""
 
 
 def _pair(name: str) -> str:
