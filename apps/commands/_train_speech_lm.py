@@ -40,8 +40,10 @@ def run(args: argparse.Namespace) -> int:
 
         dest = Path(args.ship)
         dest.mkdir(parents=True, exist_ok=True)
+        # early stopping: the checkpoint with the lowest held-out loss, when evaluation ran
+        src = Path(args.out) / ("best" if (Path(args.out) / "best" / "model.safetensors").is_file() else "latest")
         for name in ("config.json", "model.safetensors"):
-            shutil.copy2(Path(args.out) / "latest" / name, dest / name)
+            shutil.copy2(src / name, dest / name)
         (dest / "MODEL_CARD.md").write_text(
             "# emotive codec language model\n\n"
             f"- command: `emotive train speech-lm --corpus {args.corpus} --out {args.out} --steps {args.steps}`\n"

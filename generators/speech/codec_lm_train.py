@@ -46,6 +46,11 @@ class LMTrainConfig:
 def _codec_hash(codec: SpeechCodec) -> str:
     """Hash of what determines the codes (encoder + codebooks); decoder fine-tuning keeps the token cache valid."""
     h = hashlib.sha1()
+    if hasattr(codec, "codebooks"):  # WORLD codec: config + codebooks + normalisation decide the codes
+        h.update(json.dumps(asdict(codec.config), sort_keys=True).encode())
+        for a in (codec.codebooks, codec.env_mean, codec.env_std):
+            h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()[:12]
     sd = codec.model.state_dict() if hasattr(codec, "model") else codec.state_dict()
     for k, v in sorted(sd.items()):
         if k.startswith("decoder."):
@@ -135,8 +140,10 @@ def evaluate_loss(model: CodecLM, items: list[dict], frames_per_batch: int) -> d
     rng = np.random.default_rng(0)
     tot = {"ce": 0.0, "dur": 0.0, "acc0": 0.0}
     n = 0
+    # held-out loss in the mode generation uses: no token feedback once most training frames had none
+    history = model.config.code_drop < 0.5
     for b in make_batches(items, frames_per_batch, rng):
-        r = model(**collate(items, b, model))
+        r = model(**collate(items, b, model), history=history)
         for key in tot:
             tot[key] += float(r[key]) * len(b)
         n += len(b)
@@ -190,13 +197,13 @@ def train_lm(rows: list[dict] | Callable[[], list[dict]], codec_dir: str | Path 
     _log(out, f"start step {step}: {len(train_items)} train / {len(test_items)} test clips, "
               f"{sum(it['codes'].shape[-1] for it in train_items)} train frames, {n_params / 1e6:.2f}M params")
 
-    pos = {"batch_in_epoch": 0}
+    pos = {"batch_in_epoch": 0, "best_ce": float(state.get("best_ce", float("inf"))) if state is not None else float("inf")}
 
     def save() -> None:
         m = acc.unwrap_model(model)
         tmp = ckpt_path.with_suffix(".tmp")
         torch.save({"model": m.state_dict(), "opt": opt.state_dict(), "drop": drop.state_dict(), "step": step,
-                    "epoch": epoch, "batch_in_epoch": pos["batch_in_epoch"], "lm_config": asdict(m.config), "cfg": asdict(cfg)}, tmp)
+                    "epoch": epoch, "batch_in_epoch": pos["batch_in_epoch"], "best_ce": pos["best_ce"], "lm_config": asdict(m.config), "cfg": asdict(cfg)}, tmp)
         os.replace(tmp, ckpt_path)
         m.save_pretrained(out / "latest")
         (out / "latest" / "train_state.json").write_text(json.dumps({"step": step, "epoch": epoch}))
@@ -242,6 +249,11 @@ def train_lm(rows: list[dict] | Callable[[], list[dict]], codec_dir: str | Path 
                 _log(out, "eval " + json.dumps(last))
                 with open(out / "eval.jsonl", "a") as f:
                     f.write(json.dumps(last) + "\n")
+                if last["ce"] < pos["best_ce"]:
+                    # early stopping by held-out loss: ``<out>/best`` is what gets shipped
+                    pos["best_ce"] = last["ce"]
+                    acc.unwrap_model(model).save_pretrained(out / "best")
+                    (out / "best" / "train_state.json").write_text(json.dumps(last))
             if time.time() - t_ck > cfg.ckpt_every_s:
                 save()
                 t_ck = time.time()

@@ -41,7 +41,7 @@ from emotive.conditioning import EmotiveError
 from emotive.conditioning.encoder import EmotionEncoder, emotion_features, guided
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained" / "lm"
-LM_FORMAT_VERSION = 1
+LM_FORMAT_VERSION = 2
 
 PHONES: tuple[str, ...] = ("<pad>", "pau", "aa", "ae", "ah", "ao", "aw", "ay", "b", "ch", "d", "dh", "eh", "er", "ey",
                            "f", "g", "hh", "ih", "iy", "jh", "k", "l", "m", "n", "ng", "ow", "oy", "p", "r", "s", "sh",
@@ -73,6 +73,7 @@ class LMConfig:
     ff_mult: int = 4
     dropout: float = 0.1
     cond_drop: float = 0.1        # CFG training dropout of the emotion (MusicGen uses 0.1-0.2)
+    code_drop: float = 0.0        # training: share of frames whose previous-token input is blanked (see forward)
     max_frames: int = 1500        # hard cap: 30 s at 50 Hz per sentence chunk
     guard_frames: int = 25        # EOS forced this many frames after the predicted length
     version: int = LM_FORMAT_VERSION
@@ -178,6 +179,7 @@ class CodecLM(nn.Module):
         self.enc_ln = nn.LayerNorm(d)
         self.dur_head = nn.Linear(d, 1)
         self.end_vec = nn.Parameter(torch.zeros(d))
+        self.in_phone = nn.Linear(3, d)   # where a frame lies inside its phone (see ``regulate``)
         self.code_emb = nn.ModuleList([nn.Embedding(c.codebook_size + 3, d) for _ in range(c.num_codebooks)])
         self.dec = nn.ModuleList([Block(d, c.n_heads, c.ff_mult * d, c.dropout) for _ in range(c.dec_layers)])
         self.dec_ln = nn.LayerNorm(d)
@@ -208,12 +210,27 @@ class CodecLM(nn.Module):
         return x, self.dur_head(x).squeeze(-1)
 
     def regulate(self, h: torch.Tensor, durs: torch.Tensor, length: int) -> torch.Tensor:
-        """Repeat phone states by their durations (frames): [B, P, d] -> [B, length, d]; past the end: ``end_vec``."""
+        """Repeat phone states by their durations (frames): [B, P, d] -> [B, length, d]; past the end: ``end_vec``.
+
+        Each frame also gets where it lies inside its phone (fraction elapsed, fraction left, log
+        phone length): FastSpeech-style repetition alone leaves the decoder to count frames from
+        its own history, which costs many training steps to learn (the position is what moves a
+        frame from onset through steady state to the transition into the next phone).
+        """
         b, _p, d = h.shape
         out = self.end_vec.expand(b, length, d).clone()
         for i in range(b):
-            rep = torch.repeat_interleave(h[i], durs[i].clamp(min=0).long(), dim=0)[:length]
-            out[i, : rep.shape[0]] = rep
+            dd = durs[i].clamp(min=0).long()
+            rep = torch.repeat_interleave(h[i], dd, dim=0)[:length]
+            n = rep.shape[0]
+            if n == 0:
+                continue
+            lens = torch.repeat_interleave(dd, dd)[:n].float()
+            starts = torch.repeat_interleave(torch.cumsum(dd, 0) - dd, dd)[:n]
+            pos = torch.arange(n) - starts
+            frac = (pos.float() + 0.5) / lens
+            feat = torch.stack([frac, 1.0 - frac, torch.log1p(lens) / 4.0], -1)
+            out[i, :n] = rep + self.in_phone(feat)
         return out
 
     def _embed_codes(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -231,13 +248,15 @@ class CodecLM(nn.Module):
 
     # -------------------------------------------------------------- training
     def forward(self, phones: torch.Tensor, durs: torch.Tensor, voice: torch.Tensor, emotion: torch.Tensor,
-                codes: torch.Tensor, lengths: torch.Tensor, drop: torch.Tensor | None = None) -> dict:
+                codes: torch.Tensor, lengths: torch.Tensor, drop: torch.Tensor | None = None,
+                history: bool = True) -> dict:
         """Teacher-forced losses.
 
         Args:
             phones [B, P] phone ids (0 pad); durs [B, P] frames per phone (sum = length);
             voice [B]; emotion [B, 12] features; codes [B, K, T] (pad beyond ``lengths`` [B]);
             drop [B] bool: rows whose emotion is replaced by the null embedding (CFG training).
+            history: False blanks every token input (the loss of ``generate(history=False)``).
         Returns:
             {"loss", "ce", "dur", "acc0"}.
         """
@@ -249,7 +268,16 @@ class CodecLM(nn.Module):
         delayed = build_delay_pattern(codes, c.eos, c.pad, lengths)                 # [B, K, T+K]
         s = delayed.shape[-1]
         inp = torch.cat([torch.full_like(delayed[:, :, :1], c.bos), delayed[:, :, :-1]], 2)
-        x = self._embed_codes(inp) + self.regulate(h, durs, s) + g[:, None] + _sinusoid(s, c.d_model)[None]
+        emb = self._embed_codes(inp)
+        if not history:
+            emb = torch.zeros_like(emb)
+        elif self.training and c.code_drop > 0:
+            # Blank the token input of a random share of frames: teacher forcing otherwise lets the
+            # decoder lean on the previous frame's tokens and ignore the phones, and at sampling time
+            # its own errors then carry it away from the text (exposure bias, Bengio et al. 2015).
+            keep = (torch.rand(emb.shape[:2]) >= c.code_drop).to(emb.dtype)[..., None]
+            emb = emb * keep
+        x = emb + self.regulate(h, durs, s) + g[:, None] + _sinusoid(s, c.d_model)[None]
         logits, _ = self.decode_step(x, None)                                       # [B, K, S, N+1]
         tgt = delayed.masked_fill(delayed == c.pad, -100)
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
@@ -279,6 +307,7 @@ class CodecLM(nn.Module):
         top_p: float = 0.95,
         pace: float = 1.0,
         durations: torch.Tensor | None = None,
+        history: bool = True,
     ) -> torch.Tensor:
         """Sample codes [1, K, T] for one phone sequence.
 
@@ -290,6 +319,9 @@ class CodecLM(nn.Module):
             temperature / top_k / top_p: sampling (temperature 0 = greedy).
             pace: multiplies predicted durations (>1 slower).
             durations: optional [P] frames per phone (skips the duration predictor).
+            history: feed the sampled tokens back (autoregressive). False blanks the token input, as
+                ``code_drop`` training does for some frames, so each frame follows the phones and
+                emotion only (a model trained with ``code_drop`` > 0 supports both).
         """
         if not phones:
             raise LMError("Nothing to say: the phone sequence is empty.")
@@ -321,7 +353,9 @@ class CodecLM(nn.Module):
         eos_at: int | None = None
         s = 0
         while True:
-            x = self._embed_codes(prev) + cond[:, s: s + 1] + _sinusoid(1, c.d_model, s)[None]
+            x = cond[:, s: s + 1] + _sinusoid(1, c.d_model, s)[None]
+            if history:
+                x = x + self._embed_codes(prev)
             logits, caches = self.decode_step(x, caches)
             logits = logits[:, :, -1]                                            # [nb, K, N+1]
             if use_cfg:

@@ -30,6 +30,11 @@ MAX_CHUNK_PHONES = 160
 SENTENCE_PAUSE_S = 0.4
 """Pause between sentences, inside the 'medium' pause class (0.2-1 s) of Campione & Véronis (2002)."""
 CLAUSE_PUNCT = ",;:—–"
+F0_SMOOTH = 5
+"""WORLD codec: median filter (code frames) on the sampled log-F0 before synthesis; frames are sampled
+independently of each other by default (``history=False``), so single-frame pitch jumps are removed."""
+TRAINED_MIN_INTENSITY = 0.5
+"""The corpus speaks each label at intensities 0.5-1 (``corpus.py``); weaker requests are interpolated toward neutral."""
 
 
 class SpeechInputError(EmotiveError):
@@ -133,6 +138,25 @@ def text_to_chunks(text: str) -> list[tuple[str, list[str]]]:
 
 
 # ---------------------------------------------------------------------- pipeline
+def emotion_condition(emotion: Emotion) -> torch.Tensor:
+    """The LM's emotion features [12] for an Emotion.
+
+    Within the trained intensity range (>= ``TRAINED_MIN_INTENSITY``) these are the emotion's own
+    features. Below it the LM never saw the label, so the features are interpolated linearly from
+    neutral (intensity 0) to the label at the lowest trained intensity: intensity 0 speaks neutrally
+    and the strength rises continuously from there.
+    """
+    from emotive.conditioning.encoder import emotion_features
+
+    lo = TRAINED_MIN_INTENSITY
+    # VAD points were trained at every strength (the corpus samples them uniformly); labels/mixtures were not
+    if emotion.intensity >= lo or emotion.label == "neutral" or emotion.source == "vad":
+        return emotion_features([emotion])[0]
+    w = emotion.intensity / lo
+    a, b = emotion_features([Emotion.from_label("neutral", 1.0), emotion.with_intensity(lo)])
+    return (1 - w) * a + w * b
+
+
 class EmotionalSpeechPipeline:
     """Codec LM + codec (+ the speech evaluators for ``num_candidates > 1``)."""
 
@@ -164,6 +188,14 @@ class EmotionalSpeechPipeline:
     @property
     def sample_rate(self) -> int:
         return self.codec.sample_rate
+
+    def decode(self, codes: torch.Tensor) -> np.ndarray:
+        """Codes [1, K, T] -> float32 waveform [T * hop] (WORLD codec: F0 median-smoothed, ``F0_SMOOTH``)."""
+        if getattr(self.codec, "config", None) is not None and getattr(self.codec.config, "codec_type", "") == "world":
+            y = self.codec.decode(codes, f0_smooth=F0_SMOOTH)
+        else:
+            y = self.codec.decode(codes)
+        return y[0, 0].numpy().astype(np.float32)
 
     def _pause(self, seconds: float) -> torch.Tensor:
         """Codes [1, K, n] of silence (the codec's own code for digital silence)."""
@@ -206,11 +238,12 @@ class EmotionalSpeechPipeline:
         generator: torch.Generator | None = None,
         num_candidates: int = 1,
         guidance_scale: float = 1.5,
-        temperature: float = 0.8,
+        temperature: float = 0.3,
         top_k: int = 50,
         top_p: float = 0.95,
         pace: float = 1.0,
         progress: bool = False,
+        history: bool = False,
     ) -> SpeechOutput:
         """Speak ``text``.
 
@@ -223,6 +256,9 @@ class EmotionalSpeechPipeline:
             guidance_scale: classifier-free guidance on emotion (1 = plain conditional; higher = stronger).
             temperature / top_k / top_p: token sampling.
             pace: >1 slower, <1 faster (scales predicted durations).
+            history: feed sampled tokens back into the LM (autoregressive). The default (False) samples
+                every frame from the phones, voice and emotion only, which the bench measured as far more
+                intelligible with this LM (see its MODEL_CARD); True is kept for comparison.
         Returns:
             :class:`SpeechOutput`.
         """
@@ -240,11 +276,13 @@ class EmotionalSpeechPipeline:
         scores: list[list[dict]] = []
         for i, (ctext, phones) in enumerate(tqdm(chunks, disable=not progress, desc="speak")):
             ids = phone_ids(phones)
-            takes = [self.lm.generate(ids, voice, emo, generator=generator, guidance_scale=guidance_scale,
-                                      temperature=temperature, top_k=top_k, top_p=top_p, pace=pace)
+            cond = emotion_condition(emo)
+            takes = [self.lm.generate(ids, voice, cond, generator=generator, guidance_scale=guidance_scale,
+                                      temperature=temperature, top_k=top_k, top_p=top_p, pace=pace,
+                                      history=history)
                      for _ in range(num_candidates)]
             if num_candidates > 1:
-                sc = [self._score(self.codec.decode(c)[0, 0].numpy(), ctext, emo) for c in takes]
+                sc = [self._score(self.decode(c), ctext, emo) for c in takes]
                 best = int(np.argmin([s["score"] for s in sc]))
                 scores.append(sc)
                 pieces.append(takes[best])
@@ -253,7 +291,7 @@ class EmotionalSpeechPipeline:
             if i < len(chunks) - 1:
                 pieces.append(self._pause(SENTENCE_PAUSE_S))
         codes = torch.cat(pieces, -1)
-        wav = self.codec.decode(codes)[0, 0].numpy().astype(np.float32)
+        wav = self.decode(codes)
         wav = np.clip(wav, -1.0, 1.0)
         return SpeechOutput(wav, self.sample_rate, codes, [p for _, p in chunks], emo, voice,
                             [t for t, _ in chunks], scores)

@@ -246,6 +246,21 @@ def _bench_tts(ctx: BenchContext, res: BenchResult, rows: list[dict], ser) -> No
     res.figures["arousal_energy_spearman"] = float(np.nanmean(re_))
     res.target("arousal_f0_spearman", ">=", 0.9, "5 arousal steps -> mean F0 rises")
     res.target("arousal_energy_spearman", ">=", 0.9, "5 arousal steps -> energy rises")
+    # intensity 0 ~ neutral: how much of the (label at intensity 1) - neutral F0 gap is left at intensity 0
+    gaps = []
+    for i, (_, text) in enumerate(sents[: (2 if ctx.quick else 4)]):
+        g = torch.Generator
+        f_neu = _f0_energy(pipe(text, emotion="neutral", voice="slt", generator=g().manual_seed(i)).waveform, 16000)[0]
+        for label in ("angry", "sad", "surprised"):
+            f_full = _f0_energy(pipe(text, emotion=Emotion.from_label(label, 1.0), voice="slt",
+                                     generator=g().manual_seed(i)).waveform, 16000)[0]
+            f_zero = _f0_energy(pipe(text, emotion=Emotion.from_label(label, 0.0), voice="slt",
+                                     generator=g().manual_seed(i)).waveform, 16000)[0]
+            if abs(f_full - f_neu) > 1.0:
+                gaps.append(abs(f_zero - f_neu) / abs(f_full - f_neu))
+    res.figures["intensity0_f0_gap_left"] = float(np.median(gaps)) if gaps else float("nan")
+    res.target("intensity0_f0_gap_left", "<=", 0.25, "intensity 0 ~ neutral: median share of the label's F0 "
+               "shift (vs neutral) left at intensity 0 (angry, sad, surprised)")
     # speed, first audio, memory, size
     text10 = "Please remember to bring your umbrella when you leave today."
     t0 = time.perf_counter()

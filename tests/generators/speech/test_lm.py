@@ -167,3 +167,40 @@ def test_train_lm_recipe_tiny(tmp_path):
     assert st["step"] == 6
     lm = CodecLM.from_pretrained(tmp_path / "run" / "latest")
     assert lm.config.num_codebooks == 2 and lm.config.codebook_size == 32
+
+
+def test_history_off_ignores_token_feedback_and_code_drop_trains():
+    """history=False: each frame follows phones/voice/emotion only, so a model whose token embeddings are
+    wiped generates exactly the same codes; code_drop blanks inputs only in training mode."""
+    lm = _lm(seed=2)
+    durs = torch.tensor([2, 2, 2, 2, 2, 2])
+
+    def gen(model, history):
+        return model.generate(HELLO, "kal", "calm", generator=torch.Generator().manual_seed(0), durations=durs,
+                              temperature=0, history=history)
+
+    a = gen(lm, False)
+    wiped = _lm(seed=2)
+    with torch.no_grad():
+        for e in wiped.code_emb:
+            e.weight.normal_()
+    assert torch.equal(gen(wiped, False), a)
+    assert not torch.equal(gen(wiped, True), gen(lm, True))
+    # forward: blanking every input changes the loss; code_drop only acts while training
+    batch = {"phones": torch.tensor([HELLO]), "durs": durs[None], "voice": lm.voice_ids(["kal"]),
+             "emotion": torch.zeros(1, 12), "codes": torch.randint(0, 16, (1, 3, 12)), "lengths": torch.tensor([12])}
+    dropper = _lm(seed=2, code_drop=1.0)
+    with torch.no_grad():
+        full, blank = lm(**batch)["ce"], lm(**batch, history=False)["ce"]
+        assert not torch.isclose(full, blank)
+        assert torch.isclose(dropper(**batch)["ce"], full)               # eval mode: no dropping
+        dropper.train()
+        dropper.config.dropout = 0.0
+        for m in dropper.modules():
+            if isinstance(m, torch.nn.Dropout):
+                m.p = 0.0
+        for b in dropper.dec:
+            b.p = 0.0
+        for b in dropper.enc:
+            b.p = 0.0
+        assert torch.isclose(dropper(**batch)["ce"], blank)             # training with code_drop 1 = all blank

@@ -51,7 +51,7 @@ def test_output_dataclass_and_codes_reproduce_waveform(pipe):
     assert isinstance(out.emotion, Emotion) and out.emotion.label == "happy"
     assert out.codes.shape[1] == pipe.codec.num_codebooks
     assert len(out.waveform) == out.codes.shape[-1] * pipe.codec.hop_length
-    again = pipe.codec.decode(out.codes)[0, 0].numpy()
+    again = pipe.decode(out.codes)
     assert np.allclose(np.clip(again, -1, 1), out.waveform, atol=1e-5)
 
 
@@ -124,3 +124,17 @@ def test_embedded_weights_speak():
     p = EmotionalSpeechPipeline.from_pretrained()
     out = p("Hello, this is a test.", emotion="happy", voice="slt", generator=torch.Generator().manual_seed(0))
     assert 0.5 < out.duration < 6.0 and np.abs(out.waveform).max() > 0.01
+
+
+def test_emotion_condition_fades_to_neutral_below_trained_intensity():
+    from emotive.conditioning.encoder import emotion_features
+    from emotive.generators.speech.tts import TRAINED_MIN_INTENSITY, emotion_condition
+
+    neutral = emotion_features([Emotion.from_label("neutral", 1.0)])[0]
+    assert torch.allclose(emotion_condition(Emotion.from_label("angry", 0.0)), neutral)
+    at_lo = emotion_features([Emotion.from_label("angry", TRAINED_MIN_INTENSITY)])[0]
+    assert torch.allclose(emotion_condition(Emotion.from_label("angry", TRAINED_MIN_INTENSITY - 1e-6)), at_lo, atol=1e-4)
+    strong = Emotion.from_label("sad", 0.9)
+    assert torch.equal(emotion_condition(strong), emotion_features([strong])[0])
+    weak_vad = Emotion.from_vad(0.1, -0.1)                   # VAD points were trained at every strength
+    assert torch.equal(emotion_condition(weak_vad), emotion_features([weak_vad])[0])
