@@ -41,6 +41,7 @@ class LMTrainConfig:
     eval_every: int = 200
     ckpt_every_s: float = 240.0
     seed: int = 0
+    code_drop: float | None = None   # set/override the LM's code_drop (also when resuming); None = keep
 
 
 def _codec_hash(codec: SpeechCodec) -> str:
@@ -180,6 +181,11 @@ def train_lm(rows: list[dict] | Callable[[], list[dict]], codec_dir: str | Path 
     else:
         lm_cfg = LMConfig(num_codebooks=codec.num_codebooks, codebook_size=codec.codebook_size,
                           frame_rate=codec.frame_rate)
+    history_before = lm_cfg.code_drop < 0.5
+    if cfg.code_drop is not None:
+        lm_cfg.code_drop = float(cfg.code_drop)
+    if state is not None and (lm_cfg.code_drop < 0.5) != history_before:
+        state["best_ce"] = float("inf")      # the held-out loss now measures the other generation mode
     torch.manual_seed(cfg.seed)
     model = CodecLM(lm_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.95), weight_decay=cfg.weight_decay)

@@ -166,7 +166,13 @@ def test_train_lm_recipe_tiny(tmp_path):
     st = torch.load(tmp_path / "run" / "ckpt.pt", weights_only=False)
     assert st["step"] == 6
     lm = CodecLM.from_pretrained(tmp_path / "run" / "latest")
-    assert lm.config.num_codebooks == 2 and lm.config.codebook_size == 32
+    assert lm.config.num_codebooks == 2 and lm.config.codebook_size == 32 and lm.config.code_drop == 0.0
+    # the shipped LM's last stage: resume with code_drop 0.8; early stopping restarts in the new mode
+    r = subprocess.run([*cmd, "--steps", "8", "--code-drop", "0.8"], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert CodecLM.from_pretrained(tmp_path / "run" / "latest").config.code_drop == 0.8
+    best = CodecLM.from_pretrained(tmp_path / "run" / "best")
+    assert best.config.code_drop == 0.8
 
 
 def test_history_off_ignores_token_feedback_and_code_drop_trains():
