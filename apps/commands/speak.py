@@ -8,7 +8,7 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "speak",
-        help="say text with an emotion in one of six voices (codec language model + neural codec)",
+        help="say text with an emotion in one of six voices (codec language model + WORLD-parameter codec)",
         description="Text -> phonemes -> codec tokens (transformer LM conditioned on emotion and voice) -> waveform. "
         "Long text is split at sentence boundaries and joined with pauses.",
     )
