@@ -96,6 +96,24 @@ def audio_batch(wav: np.ndarray | torch.Tensor, sr: int | None, sample_rate: int
     return np.ascontiguousarray(_resample(x, sr, sample_rate), dtype=np.float32)
 
 
+def code_batch(codes: torch.Tensor | np.ndarray, num_codebooks: int, codebook_size: int,
+               all_codebooks: bool = False) -> torch.Tensor:
+    """Validate codes [B, K, T] (or [K, T]) for decoding; returns a LongTensor [B, K, T]. Shared by every
+    codec backend. ``all_codebooks``: K must equal ``num_codebooks`` (else 1..num_codebooks is accepted)."""
+    c = torch.as_tensor(codes)
+    if c.ndim == 2:
+        c = c[None]
+    if c.ndim != 3:
+        raise CodecError(f"Expected codes [B, K, T]; got shape {tuple(c.shape)}.")
+    if all_codebooks and c.shape[1] != num_codebooks:
+        raise CodecError(f"Codes have {c.shape[1]} codebooks; this codec needs all {num_codebooks}.")
+    if not 1 <= c.shape[1] <= num_codebooks:
+        raise CodecError(f"Codes have {c.shape[1]} codebooks; this codec has {num_codebooks}.")
+    if c.numel() and (int(c.min()) < 0 or int(c.max()) >= codebook_size):
+        raise CodecError(f"Codes out of range [0, {codebook_size}).")
+    return c.long()
+
+
 @dataclass(frozen=True)
 class CodecInfo:
     """Static facts of a codec: sample rate (Hz), frame rate (Hz), codebooks used, entries per codebook."""
@@ -222,15 +240,7 @@ class SpeechCodec:
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes [B, K, T_frames] (or [K, T_frames]) -> waveform [B, 1, T_frames * hop] at ``sample_rate``."""
-        c = torch.as_tensor(codes)
-        if c.ndim == 2:
-            c = c[None]
-        if c.ndim != 3:
-            raise CodecError(f"Expected codes [B, K, T]; got shape {tuple(c.shape)}.")
-        if c.shape[1] > len(self.model.quantizer.layers) or c.shape[1] < 1:
-            raise CodecError(f"Codes have {c.shape[1]} codebooks; this codec has {len(self.model.quantizer.layers)}.")
-        if c.numel() and (int(c.min()) < 0 or int(c.max()) >= self.codebook_size):
-            raise CodecError(f"Codes out of range [0, {self.codebook_size}).")
+        c = code_batch(codes, len(self.model.quantizer.layers), self.codebook_size)
         if c.shape[-1] == 0:
             return torch.zeros(c.shape[0], 1, 0)
         emb = self.model.quantizer.decode(c.long().transpose(0, 1))

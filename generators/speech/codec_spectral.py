@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emotive.generators.speech.codec import CodecError, CodecInfo, audio_batch
+from emotive.generators.speech.codec import CodecError, CodecInfo, audio_batch, code_batch
 
 SPECTRAL_FORMAT_VERSION = 1
 
@@ -192,15 +192,7 @@ class SpectralCodec(nn.Module):
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes [B, K, T] (or [K, T]) -> waveform [B, 1, T * 320] at 16 kHz."""
-        c = torch.as_tensor(codes)
-        if c.ndim == 2:
-            c = c[None]
-        if c.ndim != 3:
-            raise CodecError(f"Expected codes [B, K, T]; got shape {tuple(c.shape)}.")
-        if not 1 <= c.shape[1] <= self.num_codebooks:
-            raise CodecError(f"Codes have {c.shape[1]} codebooks; this codec has {self.num_codebooks}.")
-        if c.numel() and (int(c.min()) < 0 or int(c.max()) >= self.codebook_size):
-            raise CodecError(f"Codes out of range [0, {self.codebook_size}).")
+        c = code_batch(codes, self.num_codebooks, self.codebook_size)
         if c.shape[-1] == 0:
             return torch.zeros(c.shape[0], 1, 0)
         feats = self.features_from_latents(self.dequantize(c.long()))

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emotive.generators.speech.codec import CodecError, CodecInfo, audio_batch
+from emotive.generators.speech.codec import CodecError, CodecInfo, audio_batch, code_batch
 
 WORLD_FORMAT_VERSION = 1
 
@@ -262,16 +262,7 @@ class WorldCodec:
 
     def decode(self, codes: torch.Tensor | np.ndarray, f0_smooth: int = 0) -> torch.Tensor:
         """Codes [B, K, T] (or [K, T]) -> waveform [B, 1, T * 320] at ``sample_rate``."""
-        c = torch.as_tensor(codes)
-        if c.ndim == 2:
-            c = c[None]
-        if c.ndim != 3:
-            raise CodecError(f"Expected codes [B, K, T]; got shape {tuple(c.shape)}.")
-        if c.shape[1] != self.num_codebooks:
-            raise CodecError(f"Codes have {c.shape[1]} codebooks; this codec needs all {self.num_codebooks} "
-                             "(F0, envelope stages, aperiodicity).")
-        if c.numel() and (int(c.min()) < 0 or int(c.max()) >= self.codebook_size):
-            raise CodecError(f"Codes out of range [0, {self.codebook_size}).")
+        c = code_batch(codes, self.num_codebooks, self.codebook_size, all_codebooks=True)  # F0, envelope, aperiodicity
         if c.shape[-1] == 0:
             return torch.zeros(c.shape[0], 1, 0)
         arr = c.long().numpy()
