@@ -48,8 +48,8 @@ class SpeechOutput:
     Attributes:
         waveform: float32 [T] in [-1, 1] at ``sample_rate`` Hz.
         sample_rate: Hz.
-        codes: LongTensor [1, K, T_frames] at the codec frame rate (pauses included): ``codec.decode(codes)``
-            reproduces ``waveform``.
+        codes: LongTensor [1, K, T_frames] at the codec frame rate (pauses included): the pipeline's
+            ``decode(codes)`` reproduces ``waveform``.
         phonemes: per chunk, the phones spoken (lowercase ARPAbet, ``pau`` = pause).
         emotion: the resolved emotion.
         voice: the voice used.
@@ -274,9 +274,9 @@ class EmotionalSpeechPipeline:
 
         pieces: list[torch.Tensor] = []
         scores: list[list[dict]] = []
+        cond = emotion_condition(emo)
         for i, (ctext, phones) in enumerate(tqdm(chunks, disable=not progress, desc="speak")):
             ids = phone_ids(phones)
-            cond = emotion_condition(emo)
             takes = [self.lm.generate(ids, voice, cond, generator=generator, guidance_scale=guidance_scale,
                                       temperature=temperature, top_k=top_k, top_p=top_p, pace=pace,
                                       history=history)
