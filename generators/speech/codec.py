@@ -129,6 +129,29 @@ class CodecInfo:
         return self.num_codebooks * math.log2(self.codebook_size) * self.frame_rate
 
 
+class CodecFacts:
+    """Mixin: ``sample_rate``, ``frame_rate``, ``num_codebooks``, ``codebook_size`` read from ``self.info``
+    (a :class:`CodecInfo`), shared by every codec backend."""
+
+    info: CodecInfo
+
+    @property
+    def sample_rate(self) -> int:
+        return self.info.sample_rate
+
+    @property
+    def frame_rate(self) -> float:
+        return self.info.frame_rate
+
+    @property
+    def num_codebooks(self) -> int:
+        return self.info.num_codebooks
+
+    @property
+    def codebook_size(self) -> int:
+        return self.info.codebook_size
+
+
 def load_codec(path: str | Path | None = None, bandwidth: float | None = None):
     """Load any codec folder: the WORLD or spectral codec (``"codec_type"`` in config.json) or an
     EncodecModel folder (compact trained-here EnCodec or the real ``facebook/encodec_24khz``).
@@ -152,7 +175,7 @@ def load_codec(path: str | Path | None = None, bandwidth: float | None = None):
     return SpeechCodec.from_pretrained(p, bandwidth=bandwidth)
 
 
-class SpeechCodec:
+class SpeechCodec(CodecFacts):
     """RVQ codec over a ``transformers.EncodecModel``.
 
     Args:
@@ -172,23 +195,6 @@ class SpeechCodec:
         hop = int(np.prod(cfg.upsampling_ratios))
         self.hop_length = hop
         self.info = CodecInfo(int(cfg.sampling_rate), cfg.sampling_rate / hop, int(k), int(cfg.codebook_size))
-
-    # ------------------------------------------------------------------ properties
-    @property
-    def sample_rate(self) -> int:
-        return self.info.sample_rate
-
-    @property
-    def frame_rate(self) -> float:
-        return self.info.frame_rate
-
-    @property
-    def num_codebooks(self) -> int:
-        return self.info.num_codebooks
-
-    @property
-    def codebook_size(self) -> int:
-        return self.info.codebook_size
 
     # ------------------------------------------------------------------ loading
     @classmethod

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emotive.generators.speech.codec import CodecError, CodecInfo, audio_batch, code_batch
+from emotive.generators.speech.codec import CodecError, CodecFacts, CodecInfo, audio_batch, code_batch
 
 SPECTRAL_FORMAT_VERSION = 1
 
@@ -70,7 +70,7 @@ class ResBlock(nn.Module):
         return x + self.net(x)
 
 
-class SpectralCodec(nn.Module):
+class SpectralCodec(CodecFacts, nn.Module):
     """Log-magnitude conv autoencoder + RVQ + Griffin-Lim (see module docstring)."""
 
     def __init__(self, config: SpectralCodecConfig):
@@ -98,22 +98,6 @@ class SpectralCodec(nn.Module):
         self.bandwidth = None
 
     # -------------------------------------------------------------- SpeechCodec interface
-    @property
-    def sample_rate(self) -> int:
-        return self.config.sample_rate
-
-    @property
-    def frame_rate(self) -> float:
-        return self.config.frame_rate
-
-    @property
-    def num_codebooks(self) -> int:
-        return self.config.num_codebooks
-
-    @property
-    def codebook_size(self) -> int:
-        return self.config.codebook_size
-
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emotive.generators.speech.codec import CodecError, CodecInfo, audio_batch, code_batch
+from emotive.generators.speech.codec import CodecError, CodecFacts, CodecInfo, audio_batch, code_batch
 
 WORLD_FORMAT_VERSION = 1
 
@@ -98,7 +98,7 @@ def _interp_rows(a: np.ndarray, n: int, stack: int) -> np.ndarray:
     return np.stack([np.interp(t, centres, a[:, j]) for j in range(a.shape[1])], axis=1)
 
 
-class WorldCodec:
+class WorldCodec(CodecFacts):
     """WORLD analysis + RVQ-coded parameters + WORLD synthesis. Codebooks [env_codebooks, N, env_dims]."""
 
     def __init__(self, config: WorldCodecConfig, codebooks: np.ndarray | None = None,
@@ -117,28 +117,13 @@ class WorldCodec:
 
     # -------------------------------------------------------------- interface facts
     @property
-    def sample_rate(self) -> int:
-        return self.config.sample_rate
-
-    @property
-    def frame_rate(self) -> float:
-        return self.config.frame_rate
-
-    @property
-    def num_codebooks(self) -> int:
-        return self.config.num_codebooks
-
-    @property
-    def codebook_size(self) -> int:
-        return self.config.codebook_size
-
-    @property
     def hop_length(self) -> int:
         return self.config.hop_length
 
     @property
     def info(self) -> CodecInfo:
-        return CodecInfo(self.sample_rate, self.frame_rate, self.num_codebooks, self.codebook_size)
+        c = self.config
+        return CodecInfo(c.sample_rate, c.frame_rate, c.num_codebooks, c.codebook_size)
 
     @property
     def bitrate(self) -> float:
