@@ -7,7 +7,8 @@ Reads an MP4 (frames + audio) and reports:
 - **rig honesty** (when the commanded motion is given as ARKit CSV/JSON): Pearson correlation,
   per blendshape, between the commanded curve and MediaPipe's re-reading of the frames;
 - **lip sync**: correlation between the re-read ``jawOpen`` and the audio's energy envelope at
-  lags of -3..+3 frames; the best lag and its r (positive lag = mouth after sound);
+  lags of -3..+3 frames; the best lag and its r (positive lag = mouth after sound), the whole
+  r(lag) curve, and (with the commanded motion) the same for the commanded ``jawOpen``;
 - **identity drift**: in neutral-mouth frames (re-read jawOpen < 0.1), the face shape after a
   similarity (Procrustes) alignment to the reference (the portrait if given, else the first
   frame), as the mean landmark distance over rigid landmarks (face outline, nose, eye corners)
@@ -110,6 +111,28 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(np.corrcoef(a, b)[0, 1])
 
 
+def lip_sync_curve(jaw: np.ndarray, energy_db: np.ndarray, max_lag: int = MAX_LAG) -> np.ndarray:
+    """corr(jaw[t], energy[t - lag]) for lags -max_lag..max_lag frames -> [2 * max_lag + 1] (NaN where undefined).
+
+    Frames quieter than 50 dB below the loudest are floored there, so silence does not dominate.
+    Averaging these curves over many clips and taking the argmax estimates a system's audio-visual offset
+    more robustly than any single short clip (the per-clip peak of a weak correlation can sit at the edge of
+    the search window; cf. the clip-averaged offset search of Chung & Zisserman 2016, "Out of time:
+    automated lip sync in the wild").
+    """
+    e = np.maximum(energy_db, energy_db.max() - 50.0)
+    out = np.full(2 * max_lag + 1, np.nan)
+    for k, lag in enumerate(range(-max_lag, max_lag + 1)):
+        if lag >= 0:
+            a, b = jaw[lag:], e[: len(e) - lag]
+        else:
+            a, b = jaw[:lag], e[-lag:]
+        r = _corr(a, b)
+        if r is not None:
+            out[k] = r
+    return out
+
+
 def lip_sync(
     jaw: np.ndarray, energy_db: np.ndarray, max_lag: int = MAX_LAG
 ) -> tuple[float | None, int | None]:
@@ -118,17 +141,11 @@ def lip_sync(
     Positive lag: the mouth moves after the sound. Frames quieter than 50 dB below the loudest are
     floored there, so silence does not dominate the correlation.
     """
-    e = np.maximum(energy_db, energy_db.max() - 50.0)
-    best: tuple[float | None, int | None] = (None, None)
-    for lag in range(-max_lag, max_lag + 1):
-        if lag >= 0:
-            a, b = jaw[lag:], e[: len(e) - lag]
-        else:
-            a, b = jaw[:lag], e[-lag:]
-        r = _corr(a, b)
-        if r is not None and (best[0] is None or r > best[0]):
-            best = (r, lag)
-    return best
+    c = lip_sync_curve(jaw, energy_db, max_lag)
+    if np.all(np.isnan(c)):
+        return None, None
+    k = int(np.nanargmax(c))
+    return float(c[k]), k - max_lag
 
 
 def _procrustes_residual(x: np.ndarray, ref: np.ndarray) -> float:
@@ -160,6 +177,7 @@ def evaluate(
             shapes, so a caller can pool frames of many videos into one correlation.
     Returns:
         Verdict(modality="face") with figures: frames, face_frames, fer_label, lipsync_r, lipsync_lag,
+        lipsync_curve (r at lags -3..3), lipsync_cmd_r / lipsync_cmd_lag (commanded jawOpen, with ``motion``),
         identity_drift_pct (mean) and identity_drift_max_pct, corr_<shape> for the honesty shapes,
         honesty_min.
     """
@@ -206,10 +224,17 @@ def evaluate(
         )
         r, lag = lip_sync(jaw_curve, e)
         figures["lipsync_r"], figures["lipsync_lag"] = r, lag
+        figures["lipsync_curve"] = [None if np.isnan(v) else float(v) for v in lip_sync_curve(jaw_curve, e)]
 
     # Rig honesty.
     if motion is not None:
         cmd = read_motion_curves(motion)
+        if audio is not None and "jawOpen" in cmd and len(cmd["jawOpen"]) >= len(frames) > 10:
+            # The motion's own timing (commanded jawOpen vs the sound, no rig and no re-reading): tells a
+            # motion model that lags from a rendering/re-reading that blurs the timing.
+            e_cmd = energy_per_frame(audio, 16000, len(frames), fps)
+            r_c, lag_c = lip_sync(cmd["jawOpen"][: len(frames)], e_cmd)
+            figures["lipsync_cmd_r"], figures["lipsync_cmd_lag"] = r_c, lag_c
         corrs = {}
         for name in HONESTY_SHAPES:
             if name not in cmd:

@@ -122,7 +122,7 @@ def bench_face(ctx: BenchContext) -> BenchResult:
         rows, per_label = [], {e: [] for e in EMOTIONS}
         pooled: dict[str, list] = {n: [[], []] for n in HONESTY}
         per_portrait: dict[str, dict[str, list]] = {p: {n: [[], []] for n in HONESTY} for p in portraits}
-        lips, lags, drift = [], [], []
+        lips, lags, drift, curves, cmd_lips = [], [], [], [], []
         for pname, img in portraits.items():
             for wi, wav in enumerate(wavs):
                 for emo in EMOTIONS:
@@ -149,6 +149,9 @@ def bench_face(ctx: BenchContext) -> BenchResult:
                     if v.figures.get("lipsync_r") is not None:
                         lips.append(v.figures["lipsync_r"])
                         lags.append(v.figures["lipsync_lag"])
+                        curves.append([np.nan if c is None else c for c in v.figures["lipsync_curve"]])
+                    if v.figures.get("lipsync_cmd_r") is not None:
+                        cmd_lips.append((v.figures["lipsync_cmd_r"], v.figures["lipsync_cmd_lag"]))
                     if emo == "neutral" and v.figures.get("identity_drift_max_pct") is not None:
                         drift.append(v.figures["identity_drift_max_pct"])
                     rows.append([pname, wi, emo, v.label, f"{max(v.probs):.2f}", v.figures.get("lipsync_r"),
@@ -160,6 +163,21 @@ def bench_face(ctx: BenchContext) -> BenchResult:
         res.figures["lipsync_r_mean"] = float(np.mean(lips)) if lips else None
         res.figures["lipsync_lag_abs_max"] = float(np.max(np.abs(lags))) if lags else None
         res.figures["identity_drift_max_pct"] = float(np.max(drift)) if drift else None
+        # Information (not targets): is a bad lag the motion's timing or its rendering/re-reading? The
+        # commanded jawOpen against the sound (no rig, no MediaPipe), and the offset of the r(lag) curve
+        # averaged over all videos (a short clip with a weak correlation can peak at the window's edge).
+        if cmd_lips:
+            res.figures["lipsync_cmd_r_mean"] = float(np.mean([r for r, _ in cmd_lips]))
+            res.figures["lipsync_cmd_lag_abs_max"] = float(np.max([abs(lag) for _, lag in cmd_lips]))
+        if curves:
+            mean_curve = np.nanmean(np.array(curves, float), axis=0)
+            half = len(mean_curve) // 2
+            res.figures["lipsync_lag_pooled"] = int(np.nanargmax(mean_curve)) - half
+            res.table(
+                "Lip sync r(lag) averaged over the videos (lag > 0: mouth after sound)",
+                ["lag (frames)", *[str(k - half) for k in range(len(mean_curve))]],
+                [["mean r", *[f"{c:.3f}" for c in mean_curve]]],
+            )
         res.table(
             "FER on rendered videos (motion source: see the note below)",
             ["portrait", "sentence", "requested", "FER", "p", "lip r", "lag"],

@@ -7,7 +7,7 @@ import pytest
 import skimage.data
 
 from emotive.evaluators.face.errors import ImageInputError, NoFaceError
-from emotive.evaluators.face.evaluate import evaluate, lip_sync, read_motion_curves
+from emotive.evaluators.face.evaluate import evaluate, lip_sync, lip_sync_curve, read_motion_curves
 
 
 def _write(path, frames, audio=None, sr=16000):
@@ -33,6 +33,19 @@ def test_lip_sync_finds_the_lag():
     jaw = np.roll(energy, 2) + 0.05 * rng.normal(size=200)  # mouth 2 frames after the sound
     r, lag = lip_sync(jaw, energy)
     assert lag == 2 and r > 0.9
+
+
+def test_lip_sync_curve_peaks_at_the_lag_and_agrees_with_lip_sync():
+    rng = np.random.default_rng(1)
+    energy = np.convolve(rng.normal(size=150), np.ones(4) / 4, mode="same")
+    jaw = np.roll(energy, -1) + 0.05 * rng.normal(size=150)  # mouth 1 frame before the sound
+    c = lip_sync_curve(jaw, energy)
+    assert c.shape == (7,) and not np.isnan(c).any()
+    assert int(np.argmax(c)) - 3 == -1
+    r, lag = lip_sync(jaw, energy)
+    assert lag == -1 and r == c.max()
+    assert np.isnan(lip_sync_curve(np.zeros(50), energy[:50])).all()
+    assert lip_sync(np.zeros(50), energy[:50]) == (None, None)
 
 
 def test_still_astronaut_video(tmp_path):
