@@ -12,6 +12,10 @@ making them huge to please one model would distort the face.
 Writes ``rig_gains.json`` beside the rig ({"gains", "response", "portraits",
 "command"}), shipped as package data and read by :func:`rig.calibrated_gains`.
 Reproduce: ``python -m emotive.generators.face.calibrate``.
+
+It also measures the jaw cross-talk of the lip shapes (:func:`calibrate_jaw_crosstalk`: how much each lip shape
+changes MediaPipe's reading of the same jaw opening), stored as ``jaw_crosstalk`` and used by
+:func:`rig.jaw_compensation`; ``--crosstalk`` re-measures only that (the gains are kept).
 """
 
 from __future__ import annotations
@@ -128,8 +132,70 @@ def calibrate_gains(rounds: int = 3, size: int = 256, path: Path | None = None) 
     return doc
 
 
+JAW_CROSSTALK_SHAPES = (
+    "mouthSmile", "mouthFrown", "mouthStretch", "mouthUpperUp", "mouthLowerDown", "mouthPress", "mouthDimple",
+    "mouthPucker", "mouthFunnel", "mouthShrugLower", "mouthShrugUpper", "mouthRollLower", "mouthRollUpper",
+)  # fmt: skip
+"""Lip shapes whose effect on the re-read jawOpen is measured (Left/Right pairs together)."""
+JAW_LEVELS = (0.15, 0.3)
+"""Jaw openings (speech range) at which the cross-talk is measured."""
+
+
+def measure_jaw_crosstalk(portraits=None, size: int = 256, level: float = LEVEL) -> dict[str, float]:
+    """Log change of the re-read jawOpen per unit of each lip shape, at speech-range jaw openings.
+
+    For each portrait and jaw level j in :data:`JAW_LEVELS`: x = ln(read(jaw j + shape at ``level``) /
+    read(jaw j alone)) / ``level``, averaged; reads below 0.02 are floored there. Left/Right pairs are
+    commanded together and each side gets half of the coefficient. Measured with no cross-talk correction.
+    """
+    portraits = portraits if portraits is not None else default_portraits()
+    j = BLENDSHAPE_INDEX["jawOpen"]
+    logs: dict[str, list[float]] = {n: [] for n in JAW_CROSSTALK_SHAPES}
+    rig.calibrated_jaw_crosstalk.cache_clear()
+    rig.calibrated_jaw_crosstalk().clear()  # the cached mapping, emptied: measure the bare rig
+    try:
+        with FaceAnalyzer(min_face_px=32) as fa:
+            for src in portraits:
+                r = PortraitRenderer(prepare_portrait(src, size, analyzer=fa))
+                for jl in JAW_LEVELS:
+                    b0 = np.zeros(52, np.float32)
+                    b0[j] = jl
+                    base = max(float(fa.analyze(r.render_frame(b0)).blendshapes[j]), 0.02)
+                    for n in JAW_CROSSTALK_SHAPES:
+                        b = b0.copy()
+                        for side in ("Left", "Right", ""):
+                            if n + side in BLENDSHAPE_INDEX:
+                                b[BLENDSHAPE_INDEX[n + side]] = level
+                        read = max(float(fa.analyze(r.render_frame(b)).blendshapes[j]), 0.02)
+                        logs[n].append(float(np.log(read / base)) / level)
+    finally:
+        rig.calibrated_jaw_crosstalk.cache_clear()
+    out: dict[str, float] = {}
+    for n, v in logs.items():
+        sides = [n + s for s in ("Left", "Right") if n + s in BLENDSHAPE_INDEX]
+        for k in sides or [n]:
+            out[k] = round(float(np.mean(v)) / len(sides or [n]), 3)
+    return out
+
+
+def calibrate_jaw_crosstalk(size: int = 256, path: Path | None = None) -> dict[str, float]:
+    """Measure :func:`measure_jaw_crosstalk` and store it under ``jaw_crosstalk`` in ``rig_gains.json``
+    (the gains are kept)."""
+    path = path or Path(rig.__file__).with_name("rig_gains.json")
+    xt = measure_jaw_crosstalk(size=size)
+    doc = json.loads(path.read_text()) if path.exists() else {}
+    doc["jaw_crosstalk"] = xt
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+    rig.calibrated_jaw_crosstalk.cache_clear()
+    return xt
+
+
 if __name__ == "__main__":
+    import sys
+
     import torch
 
     torch.set_num_threads(1)
-    print(json.dumps(calibrate_gains(), indent=1))
+    if "--crosstalk" not in sys.argv[1:]:
+        print(json.dumps(calibrate_gains(), indent=1))
+    print(json.dumps(calibrate_jaw_crosstalk(), indent=1))

@@ -5,19 +5,33 @@ Ekman & Friesen 1978, *Facial Action Coding System*), as tabulated in the FACS
 Investigator's Guide (Ekman, Friesen & Hager 2002, Table 10-1 "prototypes"):
 
 ==========  ==========================  ========================================
-label       action units (prototype)    notes
+label       action units (used here)    notes
 ==========  ==========================  ========================================
-happy       6 + 12                      Duchenne smile
-sad         1 + 4 + 15 (+ 17)           inner brows up and together, corners down
-surprised   1 + 2 + 5B + 26             brows up, lids wide (slight), jaw drop
-fearful     1 + 2 + 4 + 5 + 7 + 20 + 26 raised *and* drawn brows, lips stretched
-angry       4 + 5 + 7 + 23 (+ 24)       brows down, glare, lips tightened/pressed
-disgusted   9 + 15 + 16 (+ 10)          nose wrinkle, upper lip up, lower lip down
+happy       6 + 12D                     Duchenne smile
+sad         1E + 4B + 15E + 17B + 64B   prototype 1+4+15 (+54 head down, +64 eyes
+                                        down); inner brow and lip corners at
+                                        maximum, brow lowering kept light
+surprised   1D + 2D + 5B + 26           brows up, lids wide (slight), jaw drop
+fearful     1E + 2E + 5E + 20E + 26     the EMFACS fear variant 1+2+5 with 20 and
+                                        25/26/27 (no AU4): raised brows, wide
+                                        eyes, lips stretched, jaw dropped
+angry       4D + 5B + 7 + 23 + 24B      brows down, glare, lips tightened/pressed
+disgusted   9E + 10B + 17C              the EMFACS disgust prototypes 9+17 and
+                                        10+17 combined: nose wrinkle, upper lip
+                                        raised, chin raised (lips stay closed)
 neutral     —
 calm        12A + 43A                   not an EMFACS emotion: our choice — a trace
                                         smile and slightly relaxed lids (low arousal,
                                         positive valence; Russell 1980 circumplex)
 ==========  ==========================  ========================================
+
+Why these variants (measured with the FER2013 recogniser of :mod:`emotive.evaluators.face.fer`
+on the rendered bench portraits; the 2026-11-22 prototypes are in the git history):
+fear *with* AU4 (1+2+4+5+7+20+26) read "neutral" on one portrait, the 1+2+5+20+26 variant
+"fearful" on both; disgust 9+10+15+16 parted the lips (MediaPipe re-read jawOpen 0.26-0.28 at a
+closed jaw, which also spoiled the rig-honesty correlation of jawOpen), 9+10+17 keeps them closed
+(0.0-0.09); sad with a strong AU4 read "angry", so AU4 is kept at B. Head posture (AU54-like
+head lowering in sadness) is added by :mod:`.procedural`.
 
 FACS intensities A..E (trace .. maximum) are mapped to 0.2, 0.4, 0.6, 0.8, 1.0;
 unmarked AUs are taken at C-D (0.7).
@@ -46,7 +60,7 @@ AU_NAMES = {
     6: "cheek raiser", 7: "lid tightener", 9: "nose wrinkler", 10: "upper lip raiser",
     12: "lip corner puller", 14: "dimpler", 15: "lip corner depressor", 16: "lower lip depressor",
     17: "chin raiser", 20: "lip stretcher", 23: "lip tightener", 24: "lip pressor", 25: "lips part",
-    26: "jaw drop", 27: "mouth stretch", 43: "eyes closed",
+    26: "jaw drop", 27: "mouth stretch", 43: "eyes closed", 64: "eyes down",
 }  # fmt: skip
 
 
@@ -75,6 +89,7 @@ AU_TO_ARKIT: dict[int, dict[str, float]] = {
     26: {"jawOpen": 0.45},
     27: {"jawOpen": 1.0},
     43: _lr("eyeBlink"),
+    64: _lr("eyeLookDown"),
 }
 
 
@@ -93,10 +108,10 @@ PROTOTYPES: dict[str, dict[int, float]] = {
     "neutral": {},
     "calm": _aus("12A+43A"),
     "happy": _aus("6+12D"),
-    "sad": _aus("1D+4+15D+17B"),
+    "sad": _aus("1E+4B+15E+17B+64B"),
     "angry": _aus("4D+5B+7+23+24B"),
-    "fearful": _aus("1+2+4+5+7B+20+26B"),
-    "disgusted": _aus("9+10B+15+16B"),
+    "fearful": _aus("1E+2E+5E+20E+26"),
+    "disgusted": _aus("9E+10B+17C"),
     "surprised": _aus("1D+2D+5B+26"),
 }
 assert set(PROTOTYPES) == set(LABELS)

@@ -28,6 +28,10 @@ shape at several strengths, re-reads the frames with MediaPipe's blendshape
 model and stores, per shape, the gain that makes the re-read value follow the
 command (``rig_gains.json``, written by ``calibrate_gains``; see its docstring).
 
+Lip shapes change how open MediaPipe reads the mouth at the same jaw drop (spread lips read less open,
+a frown's arch or rounded lips more), so the jawOpen drive is corrected by the measured cross-talk
+(:func:`jaw_compensation`; coefficients from ``calibrate_jaw_crosstalk``, stored in ``rig_gains.json``).
+
 The portrait's own expression is removed first: displacements are driven by
 ``command - rest`` (MediaPipe's reading of the photo), and a rest-closure term
 brings parted lips together, so a smiling photo can be made sad and a command
@@ -56,13 +60,13 @@ JAW_EXPONENT = 0.6
 """Jaw response curve: displacement ~ jawOpen ** 0.6. Measured: with a linear jaw, MediaPipe re-read
 jawOpen stayed near 0 for commands below 0.2 (lips barely part at 256 px) and then jumped; speech
 mostly lives in 0.1-0.4, so small openings are expanded (monotonic, 0 and 1 unchanged)."""
-BLINK_EXPONENT = 1.0
-"""Eyelid response curve: lid travel ~ eyeBlink ** BLINK_EXPONENT (1.0: linear). With a linear lid, MediaPipe
-re-reads eyeBlink at its open-eye value (0.0-0.1) up to a 0.3 command and then jumps to ~0.35-0.5, so
-partial closures are invisible. Measured on the face bench (2026-11-22, shipped motion model): 0.6 raised
-blink honesty 0.50/0.59 -> 0.63/0.70, but also flipped the best lip-sync lag of the two weakest astronaut
-videos (surprised/fearful, r ~0.4, jaw held open) from -1 to -3 frames, breaking the ±1-frame target; kept
-linear until that lag estimate is robust (see the model card)."""
+BLINK_EXPONENT = 0.6
+"""Eyelid response curve: lid travel ~ eyeBlink ** BLINK_EXPONENT. With a linear lid, MediaPipe re-reads eyeBlink
+at its open-eye value (0.0-0.1) up to a 0.3 command and then jumps to ~0.35-0.5, so partial closures are
+invisible, and the motion model's blinks mostly peak at 0.3-0.6. Measured on the face bench (2026-11-22, motion
+model v2 + the jaw cross-talk correction): linear 0.46/0.50 -> 0.6: 0.64/0.66 blink honesty (0.45: 0.62/0.60;
+a 0.05 dead band + 0.5: 0.65/0.68 but the weakest lip-sync video's best lag flipped to -3). Until the jaw
+cross-talk correction, 0.6 also flipped that lag (the correction made the jaw reading follow the command)."""
 RESPONSE_EXPONENTS = {"jawOpen": JAW_EXPONENT, "eyeBlinkLeft": BLINK_EXPONENT, "eyeBlinkRight": BLINK_EXPONENT}
 
 # Lip contours, corner to corner (subject's right corner first), MediaPipe indices.
@@ -105,10 +109,45 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3 - 2 * x)
 
 
+@lru_cache(maxsize=1)
+def calibrated_jaw_crosstalk() -> dict[str, float]:
+    """Per-shape jaw cross-talk coefficients measured by ``calibrate.calibrate_jaw_crosstalk`` ({} if none)."""
+    try:
+        text = resources.files("emotive.generators.face").joinpath("rig_gains.json").read_text()
+    except (FileNotFoundError, OSError):
+        return {}
+    return {k: float(v) for k, v in json.loads(text).get("jaw_crosstalk", {}).items()}
+
+
+JAW_COMPENSATION_RANGE = (0.5, 2.0)
+"""Bounds of the jaw cross-talk correction factor (it never more than halves or doubles the jaw drive)."""
+
+
+def jaw_compensation(blendshapes: np.ndarray) -> float:
+    """Factor on the jawOpen drive that cancels the lip shapes' measured effect on the read-back opening.
+
+    Lip shapes change how open a mouth *looks* at the same jaw drop: spread lips (smile, stretch) make the
+    opening read smaller, a lip-corner depressor's arch or rounded lips larger (measured with MediaPipe on the
+    bench portraits: a half smile reads ~50% less open, a half frown ~80% more). So that a commanded
+    ``jawOpen`` reads back as itself whatever the expression, the drive is scaled by
+    ``exp(-sum_k x_k * b_k)`` (x_k: :func:`calibrated_jaw_crosstalk`, the log change of the re-read opening
+    per unit of shape k), clipped to :data:`JAW_COMPENSATION_RANGE`.
+    """
+    xt = calibrated_jaw_crosstalk()
+    if not xt:
+        return 1.0
+    z = sum(x * float(blendshapes[BLENDSHAPE_INDEX[k]]) for k, x in xt.items())
+    lo, hi = JAW_COMPENSATION_RANGE
+    return float(np.clip(np.exp(-z), lo, hi))
+
+
 def response(blendshapes: np.ndarray) -> np.ndarray:
-    """Commanded blendshapes [52] -> rig drive [52]: the response curves of ``RESPONSE_EXPONENTS``
-    (each maps [0, 1] onto itself monotonically), other shapes unchanged."""
+    """Commanded blendshapes [52] -> rig drive [52]: the jaw cross-talk correction (:func:`jaw_compensation`),
+    then the response curves of ``RESPONSE_EXPONENTS`` (each maps [0, 1] onto itself monotonically); other
+    shapes unchanged."""
     b = np.asarray(blendshapes, np.float32).copy()
+    j = BLENDSHAPE_INDEX["jawOpen"]
+    b[j] = np.clip(b[j] * jaw_compensation(b), 0.0, 1.0)
     for name, gamma in RESPONSE_EXPONENTS.items():
         k = BLENDSHAPE_INDEX[name]
         b[k] = np.clip(b[k], 0.0, 1.0) ** gamma

@@ -139,3 +139,42 @@ def test_blink_read_back(renderer, fa):
     ]  # fmt: skip
     assert reads[2] > 0.35 and reads[2] > reads[1] > reads[0] - 0.02, reads
 
+
+
+def test_jaw_crosstalk_correction():
+    """Spread lips make an opening read smaller, a frown's arch larger: the calibrated correction scales the jaw
+    drive the other way, bounded, and leaves a plain jaw command alone."""
+    from emotive.generators.face.rig import (
+        JAW_COMPENSATION_RANGE,
+        calibrated_jaw_crosstalk,
+        jaw_compensation,
+        response,
+    )
+
+    assert calibrated_jaw_crosstalk()["mouthSmileLeft"] < 0 < calibrated_jaw_crosstalk()["mouthFrownLeft"]
+    assert jaw_compensation(_bs(jawOpen=0.3)) == 1.0
+    smile = jaw_compensation(_bs(jawOpen=0.3, mouthSmileLeft=0.5, mouthSmileRight=0.5))
+    frown = jaw_compensation(_bs(jawOpen=0.3, mouthFrownLeft=0.5, mouthFrownRight=0.5))
+    assert frown < 1.0 < smile <= JAW_COMPENSATION_RANGE[1]
+    lo, hi = JAW_COMPENSATION_RANGE
+    assert lo <= jaw_compensation(_bs(mouthFrownLeft=1, mouthFrownRight=1, mouthPucker=1)) <= hi
+    assert response(_bs(mouthSmileLeft=1.0, mouthSmileRight=1.0))[I["jawOpen"]] == 0.0  # closed stays closed
+
+
+def test_jaw_read_back_is_steadier_across_lip_shapes(renderer, fa):
+    """At a speech-range opening, a half smile changes MediaPipe's re-read jawOpen less with the correction."""
+    import emotive.generators.face.rig as rig
+
+    def spread() -> float:
+        plain = fa.analyze(renderer.render_frame(_bs(jawOpen=0.2))).blendshapes[I["jawOpen"]]
+        smile = fa.analyze(renderer.render_frame(_bs(jawOpen=0.2, mouthSmileLeft=0.5, mouthSmileRight=0.5)))
+        return abs(float(smile.blendshapes[I["jawOpen"]] - plain))
+
+    with_correction = spread()
+    saved = dict(rig.calibrated_jaw_crosstalk())
+    rig.calibrated_jaw_crosstalk().clear()
+    try:
+        without = spread()
+    finally:
+        rig.calibrated_jaw_crosstalk().update(saved)
+    assert with_correction < without, (with_correction, without)
