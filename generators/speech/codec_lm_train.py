@@ -42,6 +42,8 @@ class LMTrainConfig:
     ckpt_every_s: float = 240.0
     seed: int = 0
     code_drop: float | None = None   # set/override the LM's code_drop (also when resuming); None = keep
+    init_from: str | None = None     # start a fresh run from these LM weights (a save_pretrained folder)
+    eval_clips: int = 240            # held-out loss on this many test clips (a fixed, spread-out subset)
 
 
 def _codec_hash(codec: SpeechCodec) -> str:
@@ -128,6 +130,14 @@ def collate(items: list[dict], idx: list[int], model: CodecLM) -> dict:
     }
 
 
+def _eval_subset(items: list[dict], n: int) -> list[dict]:
+    """At most ``n`` clips spread evenly over the id-sorted list (deterministic; the held-out loss stays cheap)."""
+    items = sorted(items, key=lambda it: it["id"])
+    if n <= 0 or len(items) <= n:
+        return items
+    return [items[int(i)] for i in np.linspace(0, len(items) - 1, n).round().astype(int)]
+
+
 def _log(out: Path, msg: str) -> None:
     line = f"{time.strftime('%H:%M:%S')} {msg}"
     print(line, flush=True)
@@ -169,13 +179,19 @@ def train_lm(rows: list[dict] | Callable[[], list[dict]], codec_dir: str | Path 
     codec = load_codec(codec_dir)
     items = tokenize_corpus(rows, codec, out / "tokens.pt", progress)
     train_items = [it for it in items if it["split"] == "train"]
-    test_items = [it for it in items if it["split"] == "test"]
+    test_items = _eval_subset([it for it in items if it["split"] == "test"], cfg.eval_clips)
     if not train_items:
         raise RuntimeError("No training rows")
     ckpt_path = out / "ckpt.pt"
     state = torch.load(ckpt_path, map_location="cpu", weights_only=False) if ckpt_path.exists() else None
+    init = None
     if state is not None:
         lm_cfg = LMConfig(**state["lm_config"])
+    elif cfg.init_from:
+        init = CodecLM.from_pretrained(cfg.init_from)
+        lm_cfg = init.config
+        if (lm_cfg.num_codebooks, lm_cfg.codebook_size) != (codec.num_codebooks, codec.codebook_size):
+            raise ValueError(f"--init LM at {cfg.init_from} does not fit this codec's streams")
     elif cfg.tiny:
         lm_cfg = tiny_lm_config(codec.num_codebooks, codec.codebook_size)
     else:
@@ -196,6 +212,8 @@ def train_lm(rows: list[dict] | Callable[[], list[dict]], codec_dir: str | Path 
         opt.load_state_dict(state["opt"])
         drop.load_state_dict(state["drop"])
         step, epoch = int(state["step"]), int(state["epoch"])
+    elif init is not None:
+        model.load_state_dict(init.state_dict())
     acc = Accelerator(cpu=True)
     model, opt = acc.prepare(model, opt)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + step + 1) / cfg.warmup))
@@ -226,7 +244,7 @@ def train_lm(rows: list[dict] | Callable[[], list[dict]], codec_dir: str | Path 
                 rows = fresh
                 items = tokenize_corpus(rows, codec, out / "tokens.pt", progress)
                 train_items = [it for it in items if it["split"] == "train"]
-                test_items = [it for it in items if it["split"] == "test"]
+                test_items = _eval_subset([it for it in items if it["split"] == "test"], cfg.eval_clips)
                 _log(out, f"reloaded corpus: {len(train_items)} train / {len(test_items)} test clips")
         rng = np.random.default_rng(cfg.seed + epoch)
         batches = make_batches(train_items, cfg.frames_per_batch, rng)

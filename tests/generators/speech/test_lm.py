@@ -173,6 +173,26 @@ def test_train_lm_recipe_tiny(tmp_path):
     assert CodecLM.from_pretrained(tmp_path / "run" / "latest").config.code_drop == 0.8
     best = CodecLM.from_pretrained(tmp_path / "run" / "best")
     assert best.config.code_drop == 0.8
+    # stage 4 of the shipped recipe: a new run (another corpus) starts from the small-corpus run's best weights
+    cmd2 = [c if c != str(tmp_path / "run") else str(tmp_path / "run2") for c in cmd]
+    r = subprocess.run([*cmd2, "--steps", "2", "--init", str(tmp_path / "run" / "best")], capture_output=True,
+                       text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    st2 = torch.load(tmp_path / "run2" / "ckpt.pt", weights_only=False)
+    assert st2["step"] == 2 and st2["lm_config"]["code_drop"] == 0.8
+    w0 = best.state_dict()["phone_emb.weight"]
+    w2 = CodecLM.from_pretrained(tmp_path / "run2" / "latest").state_dict()["phone_emb.weight"]
+    assert (w2 - w0).abs().max() < 0.05        # a couple of small steps away from the init, not a fresh model
+
+
+def test_eval_subset_is_spread_and_deterministic():
+    from emotive.generators.speech.codec_lm_train import _eval_subset
+
+    items = [{"id": f"u{i:03d}"} for i in range(100)][::-1]
+    sub = _eval_subset(items, 10)
+    assert [it["id"] for it in sub] == [it["id"] for it in _eval_subset(list(reversed(items)), 10)]
+    assert len(sub) == 10 and sub[0]["id"] == "u000" and sub[-1]["id"] == "u099"
+    assert len(_eval_subset(items, 0)) == 100 and len(_eval_subset(items[:5], 10)) == 5
 
 
 def test_history_off_ignores_token_feedback_and_code_drop_trains():
