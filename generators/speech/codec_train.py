@@ -418,6 +418,11 @@ def ship(out: str | Path, dest: str | Path, card: str) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("config.json", "model.safetensors"):
         shutil.copy2(src / name, dest / name)
+    for name in ("decoder.json", "decoder.safetensors"):   # WORLD codec: decode-only settings and statistics
+        if (src / name).is_file():
+            shutil.copy2(src / name, dest / name)
+        elif (dest / name).is_file():
+            (dest / name).unlink()
     cfg = json.loads((dest / "config.json").read_text())
     if cfg.get("codec_type") not in ("spectral", "world") and cfg.get("emotive_codec_version") != CODEC_FORMAT_VERSION:
         raise RuntimeError(f"{src} is not an emotive codec export")

@@ -42,6 +42,7 @@ import torch
 from emotive.generators.speech.codec import CodecError, CodecFacts, CodecInfo, audio_batch, code_batch
 
 WORLD_FORMAT_VERSION = 1
+WORLD_DECODER_VERSION = 1
 
 
 @dataclass
@@ -75,6 +76,34 @@ class WorldCodecConfig:
         return round(self.sample_rate * self.frame_period_ms * self.stack / 1000)
 
 
+@dataclass
+class WorldDecoderConfig:
+    """Decode-only settings: how code-rate parameters become WORLD synthesis frames.
+
+    Kept out of :class:`WorldCodecConfig` on purpose: they do not change a single token, so the codec-LM's
+    token cache key (config + codebooks + normalisation) stays valid when they change. Saved as
+    ``decoder.json`` (fitted arrays in ``decoder.safetensors``); a folder without them decodes with
+    :meth:`legacy`, the first release's decoder.
+    """
+
+    frame_period_ms: float = 5.0    # WORLD synthesis hop: 4 frames per 20 ms code frame
+    f0_interp: str = "pchip"        # "pchip": monotone cubic on log-F0 within voiced runs; "linear": across gaps
+    voicing_trim: bool = True       # voicing edges at the centre of the boundary code frame
+    gv: bool = True                 # apply the fitted global-variance gains (if the codec has them)
+    gv_strength: float = 0.5        # exponent on the fitted GV gains (1 = full compensation, 0 = none)
+    postfilter_beta: float = 0.0    # cepstral formant enhancement (0 = off)
+    flutter: float = 0.0            # Klatt flutter FL in % (0 = off): slow quasi-random F0 wobble
+    ap_offset_db: float = 0.0       # added to the coded aperiodicity (fitted by fit_world_decoder)
+    level_db: float = 0.0           # output gain (fitted by fit_world_decoder)
+    version: int = WORLD_DECODER_VERSION
+
+    @classmethod
+    def legacy(cls) -> WorldDecoderConfig:
+        """The first release's decoder: 10 ms frames, linear interpolation, nothing else."""
+        return cls(frame_period_ms=10.0, f0_interp="linear", voicing_trim=False, gv=False, gv_strength=0.0,
+                   postfilter_beta=0.0, flutter=0.0, ap_offset_db=0.0, level_db=0.0)
+
+
 def tiny_world_config() -> WorldCodecConfig:
     """Small codebooks for tests (the analysis itself is the same)."""
     return WorldCodecConfig(env_codebooks=2, codebook_size=32, f0_bins=31, ap_levels=8)
@@ -91,20 +120,22 @@ class WorldFrames:
     ap: np.ndarray
 
 
-def _interp_rows(a: np.ndarray, n: int, stack: int) -> np.ndarray:
-    """[T, D] values at code-frame centres -> [n, D] at analysis frames (linear, edges held)."""
-    centres = np.arange(len(a)) * stack + (stack - 1) / 2
-    t = np.arange(n)
-    return np.stack([np.interp(t, centres, a[:, j]) for j in range(a.shape[1])], axis=1)
-
-
 class WorldCodec(CodecFacts):
     """WORLD analysis + RVQ-coded parameters + WORLD synthesis. Codebooks [env_codebooks, N, env_dims]."""
 
     def __init__(self, config: WorldCodecConfig, codebooks: np.ndarray | None = None,
-                 env_mean: np.ndarray | None = None, env_std: np.ndarray | None = None) -> None:
+                 env_mean: np.ndarray | None = None, env_std: np.ndarray | None = None,
+                 decoder: WorldDecoderConfig | None = None, gv_gain: np.ndarray | None = None) -> None:
         self.config = config
         c = config
+        self.decoder = decoder or WorldDecoderConfig()
+        if self.decoder.f0_interp not in ("pchip", "linear"):
+            raise CodecError(f"Unknown f0_interp {self.decoder.f0_interp!r}; use 'pchip' or 'linear'.")
+        if (c.frame_period_ms * c.stack / self.decoder.frame_period_ms) % 1:
+            raise CodecError("The decoder frame period must divide the code frame period.")
+        self.gv_gain = None if gv_gain is None else np.asarray(gv_gain, np.float32)
+        if self.gv_gain is not None and self.gv_gain.shape != (c.env_dims,):
+            raise CodecError(f"gv_gain has shape {self.gv_gain.shape}; expected ({c.env_dims},).")
         self.codebooks = (np.zeros((c.env_codebooks, c.codebook_size, c.env_dims), np.float32)
                           if codebooks is None else np.asarray(codebooks, np.float32))
         self.env_mean = np.zeros(c.env_dims, np.float32) if env_mean is None else np.asarray(env_mean, np.float32)
@@ -136,8 +167,9 @@ class WorldCodec(CodecFacts):
         return int(self.codebooks.size + self.env_mean.size + self.env_std.size)
 
     # -------------------------------------------------------------- analysis
-    def analyse(self, x: np.ndarray) -> WorldFrames:
-        """Mono float audio [T] at ``sample_rate`` -> WORLD parameters at the code rate (T_frames = ceil(T / hop))."""
+    def analyse_frames(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mono float audio [T] -> WORLD parameters every ``frame_period_ms``: F0 [n] Hz (0 = unvoiced), coded
+        envelope [n, env_dims], coded aperiodicity [n] dB, with ``n = stack * ceil(T / hop)`` (last frame repeated)."""
         import pyworld
 
         c = self.config
@@ -157,7 +189,13 @@ class WorldCodec(CodecFacts):
                 return a[:n]
             return np.concatenate([a, np.repeat(a[-1:], n - len(a), axis=0)], axis=0)
 
-        f0, env, cap = fit(f0), fit(env), fit(cap)
+        return fit(f0), fit(env), fit(cap)
+
+    def analyse(self, x: np.ndarray) -> WorldFrames:
+        """Mono float audio [T] at ``sample_rate`` -> WORLD parameters at the code rate (T_frames = ceil(T / hop))."""
+        c = self.config
+        f0, env, cap = self.analyse_frames(x)
+        n_codes = len(f0) // c.stack
         voiced_a = (f0 > 0).reshape(n_codes, c.stack)
         logf = np.log(np.maximum(f0, 1.0)).reshape(n_codes, c.stack)
         nv = voiced_a.sum(axis=1)
@@ -203,37 +241,102 @@ class WorldCodec(CodecFacts):
         return WorldFrames(logf0, voiced, env, ap)
 
     # -------------------------------------------------------------- synthesis
-    def synthesise(self, fr: WorldFrames, f0_smooth: int = 0) -> np.ndarray:
-        """WorldFrames at the code rate -> float32 audio [T_frames * hop].
-
-        ``f0_smooth`` > 0 median-filters voiced log-F0 over that many code frames (odd), used on
-        sampled LM output to remove single-frame pitch jumps; 0 keeps the coded contour exactly.
-        """
-        import pyworld
-
-        c = self.config
+    def _frame_params(self, fr: WorldFrames, f0_smooth: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Code-rate WorldFrames -> synthesis-rate (f0 [n] Hz, coded envelope [n, env_dims], coded ap [n, 1])
+        with ``n = T * (20 ms / decoder.frame_period_ms)`` frames; every step below is decode-only."""
+        c, d = self.config, self.decoder
         T = len(fr.logf0)
-        n = T * c.stack
-        logf0 = fr.logf0.copy()
-        voiced = fr.voiced.copy()
+        code_ms = c.frame_period_ms * c.stack
+        up = round(code_ms / d.frame_period_ms)
+        n = T * up
+        t = np.arange(n) * d.frame_period_ms                       # synthesis frame times (ms)
+        centres = (np.arange(T) * c.stack + (c.stack - 1) / 2) * c.frame_period_ms
+        logf0 = fr.logf0.astype(np.float64).copy()
+        voiced = np.asarray(fr.voiced, bool).copy()
         if f0_smooth > 1 and voiced.any():
             from scipy.signal import medfilt
 
             k = f0_smooth + (1 - f0_smooth % 2)
             filled = np.interp(np.arange(T), np.flatnonzero(voiced), logf0[voiced])
             logf0 = np.where(voiced, medfilt(filled, k), 0.0)
+        kj = np.minimum((t // code_ms).astype(int), T - 1)           # code frame of each synthesis frame
+        v = voiced[kj]
+        if d.voicing_trim and T > 1:
+            # A code frame is voiced when either of its two 10 ms analysis frames is, so voiced stretches come
+            # out ~10 ms too long on average (5 ms per edge). Put each voicing edge at the centre of the boundary
+            # code frame instead: unbiased, +-5 ms (isolated voiced frames keep +-5 ms around their centre).
+            prev_u = np.concatenate([[True], ~voiced[:-1]])[kj]
+            next_u = np.concatenate([~voiced[1:], [True]])[kj]
+            dt = t - centres[kj]
+            iso = prev_u & next_u
+            v = v & np.where(iso, np.abs(dt) <= c.frame_period_ms / 2,
+                             (~prev_u | (dt >= 0)) & (~next_u | (dt <= 0)))
+        lf = np.zeros(n)
         if voiced.any():
-            filled = np.interp(np.arange(T), np.flatnonzero(voiced), logf0[voiced])
-            lf = _interp_rows(filled[:, None], n, c.stack)[:, 0]
-        else:
-            lf = np.zeros(n)
-        v = np.repeat(voiced, c.stack)
+            if d.f0_interp == "pchip":
+                # monotone cubic (Fritsch & Carlson 1980) through the code-frame log-F0 of each voiced run, held
+                # flat past the run's first/last centre; never interpolated across an unvoiced gap
+                from scipy.interpolate import PchipInterpolator
+
+                edges = np.flatnonzero(np.diff(np.concatenate([[0], voiced.astype(int), [0]])))
+                for a, b in zip(edges[::2], edges[1::2]):
+                    sel = (kj >= a) & (kj < b)
+                    tt = np.clip(t[sel], centres[a], centres[b - 1])
+                    lf[sel] = (PchipInterpolator(centres[a:b], logf0[a:b])(tt) if b - a > 1 else logf0[a])
+            else:
+                filled = np.interp(np.arange(T), np.flatnonzero(voiced), logf0[voiced])
+                lf = np.interp(t, centres, filled)
         f0 = np.where(v, np.exp(lf), 0.0)
-        env = np.ascontiguousarray(_interp_rows(fr.env.astype(np.float64), n, c.stack))
-        ap = np.ascontiguousarray(_interp_rows(np.asarray(fr.ap, np.float64)[:, None], n, c.stack))
+        if d.flutter:
+            # Klatt & Klatt (1990) flutter: dF0 = FL/50 * F0/100 * (sin 12.7 Hz + sin 7.1 Hz + sin 4.7 Hz), in Hz;
+            # the 20 ms codes cannot carry natural F0 micro-variation, this deterministic wobble restores some
+            ts = t / 1000.0
+            wob = sum(np.sin(2 * np.pi * hz * ts) for hz in (12.7, 7.1, 4.7))
+            f0 = np.where(v, f0 + d.flutter / 50.0 * f0 / 100.0 * wob, 0.0)
+        env = np.stack([np.interp(t, centres, fr.env[:, j].astype(np.float64)) for j in range(c.env_dims)], axis=1)
+        if d.gv and self.gv_gain is not None:
+            # global-variance compensation (Toda & Tokuda 2007; the variance-scaling form of Silen et al. 2012):
+            # VQ and 20 ms frames flatten the envelope's trajectory; scale each dimension's deviation from the
+            # utterance mean by the train-set ratio of natural to decoded standard deviation
+            mu = env.mean(axis=0, keepdims=True)
+            env = mu + (env - mu) * self.gv_gain[None].astype(np.float64) ** d.gv_strength
+        ap = np.interp(t, centres, np.asarray(fr.ap, np.float64))[:, None]
+        if d.ap_offset_db:
+            ap = np.minimum(ap + d.ap_offset_db, 0.0)
+        return f0, np.ascontiguousarray(env), np.ascontiguousarray(ap)
+
+    def _postfilter(self, env: np.ndarray, sp: np.ndarray) -> np.ndarray:
+        """Cepstral formant enhancement (the HTS/Merlin postfilter, Yoshimura et al. 2005; Koishida et al. 1995):
+        coded-envelope coefficients 2.. scaled by ``1 + beta`` (sharper formants, deeper valleys), then each frame's
+        power restored to that of the unfiltered envelope. env [n, D] coded, sp [n, F] its decoded power spectrum."""
+        import pyworld
+
+        beta = self.decoder.postfilter_beta
+        e = env.copy()
+        e[:, 2:] *= 1.0 + beta
+        sp2 = pyworld.decode_spectral_envelope(np.ascontiguousarray(e), self.config.sample_rate, self.config.fft_size)
+        return sp2 * (sp.sum(axis=1, keepdims=True) / np.maximum(sp2.sum(axis=1, keepdims=True), 1e-30))
+
+    def synthesise(self, fr: WorldFrames, f0_smooth: int = 0) -> np.ndarray:
+        """WorldFrames at the code rate -> float32 audio [T_frames * hop].
+
+        ``f0_smooth`` > 0 median-filters voiced log-F0 over that many code frames (odd), used on
+        sampled LM output to remove single-frame pitch jumps; 0 keeps the coded contour exactly.
+        How parameters are brought to the synthesis frame rate is set by ``self.decoder``
+        (:class:`WorldDecoderConfig`, decode-only).
+        """
+        import pyworld
+
+        c = self.config
+        T = len(fr.logf0)
+        f0, env, ap = self._frame_params(fr, f0_smooth)
         sp = pyworld.decode_spectral_envelope(env, c.sample_rate, c.fft_size)
+        if self.decoder.postfilter_beta:
+            sp = self._postfilter(env, sp)
+        if self.decoder.level_db:
+            sp = sp * 10.0 ** (self.decoder.level_db / 10.0)
         apf = pyworld.decode_aperiodicity(ap, c.sample_rate, c.fft_size)
-        y = pyworld.synthesize(np.ascontiguousarray(f0), sp, apf, c.sample_rate, c.frame_period_ms)
+        y = pyworld.synthesize(np.ascontiguousarray(f0), sp, apf, c.sample_rate, self.decoder.frame_period_ms)
         out = np.zeros(T * c.hop_length, np.float32)
         m = min(len(out), len(y))
         out[:m] = y[:m]
@@ -268,6 +371,9 @@ class WorldCodec(CodecFacts):
         save_file({"codebooks": self.codebooks, "env_mean": self.env_mean, "env_std": self.env_std},
                   str(p / "model.safetensors"))
         (p / "config.json").write_text(json.dumps(asdict(self.config), indent=1))
+        (p / "decoder.json").write_text(json.dumps(asdict(self.decoder), indent=1))
+        if self.gv_gain is not None:
+            save_file({"gv_gain": self.gv_gain}, str(p / "decoder.safetensors"))
 
     @classmethod
     def from_pretrained(cls, path: str | Path) -> WorldCodec:
@@ -279,7 +385,16 @@ class WorldCodec(CodecFacts):
             raise CodecError(f"WORLD codec at {p} has format version {cfg.get('version')}; "
                              f"this emotive reads {WORLD_FORMAT_VERSION}.")
         t = load_file(str(p / "model.safetensors"))
-        return cls(WorldCodecConfig(**cfg), t["codebooks"], t["env_mean"], t["env_std"])
+        dec, gv = WorldDecoderConfig.legacy(), None
+        if (p / "decoder.json").is_file():
+            dcfg = json.loads((p / "decoder.json").read_text())
+            if dcfg.get("version") != WORLD_DECODER_VERSION:
+                raise CodecError(f"WORLD decoder settings at {p} have version {dcfg.get('version')}; "
+                                 f"this emotive reads {WORLD_DECODER_VERSION}.")
+            dec = WorldDecoderConfig(**dcfg)
+        if (p / "decoder.safetensors").is_file():
+            gv = load_file(str(p / "decoder.safetensors"))["gv_gain"]
+        return cls(WorldCodecConfig(**cfg), t["codebooks"], t["env_mean"], t["env_std"], dec, gv)
 
 
 # ---------------------------------------------------------------------- training
@@ -318,8 +433,9 @@ def kmeans(x: np.ndarray, k: int, iters: int = 25, seed: int = 0, chunk: int = 6
 
 def train_world_codec(corpus: str | Path, out: str | Path, config: WorldCodecConfig | None = None,
                       heldout_speaker: str = "awb", max_frames: int = 200_000, iters: int = 25, seed: int = 0,
-                      eval_clips: int = 8, progress: bool = True) -> dict:
-    """Learn the envelope normalisation and RVQ codebooks from a corpus' training split.
+                      eval_clips: int = 8, decoder_clips: int = 100, progress: bool = True) -> dict:
+    """Learn the envelope normalisation and RVQ codebooks from a corpus' training split, then the decoder's
+    statistics (:func:`fit_decoder_on_corpus`, ``decoder_clips`` clips; 0 = legacy decoder, no statistics).
 
     Training rows: ``split == "train"`` and speaker != ``heldout_speaker``. Writes the codec to
     ``<out>/latest`` and ``<out>/eval.json`` (STOI on held-out-sentence and held-out-speaker clips).
@@ -360,6 +476,12 @@ def train_world_codec(corpus: str | Path, out: str | Path, config: WorldCodecCon
         idx = codec._nearest(r, s)
         r = r - cb[idx]
         _log(out, f"stage {s}: residual rms {float(np.sqrt((r ** 2).mean())):.4f} ({time.time() - t0:.0f} s)")
+    if decoder_clips > 0:
+        fit = fit_decoder_on_corpus(codec, corpus, heldout_speaker, decoder_clips, seed, progress)
+        _log(out, f"decoder: ap offset {fit['ap_offset_db']:+.2f} dB, level {fit['level_db']:+.2f} dB, GV gains "
+                  f"{float(fit['gv_gain'].min()):.2f}-{float(fit['gv_gain'].max()):.2f} ({time.time() - t0:.0f} s)")
+    else:
+        codec.decoder = WorldDecoderConfig.legacy()
     codec.save_pretrained(out / "latest")
     erng = np.random.default_rng(123)
     sr = cfg.sample_rate
@@ -370,3 +492,70 @@ def train_world_codec(corpus: str | Path, out: str | Path, config: WorldCodecCon
     (out / "eval.json").write_text(json.dumps(ev, indent=1))
     _log(out, "eval " + json.dumps(ev))
     return ev
+
+
+def _active_level_db(x: np.ndarray, ref: np.ndarray, hop: int = 160) -> float:
+    """Mean level (dB) of ``x`` over the 10 ms frames where ``ref`` is within 35 dB of its loudest frame."""
+    n = min(len(x), len(ref)) // hop * hop
+    lx = 10 * np.log10(np.mean(np.reshape(x[:n], (-1, hop)).astype(np.float64) ** 2, axis=1) + 1e-12)
+    lr = 10 * np.log10(np.mean(np.reshape(ref[:n], (-1, hop)).astype(np.float64) ** 2, axis=1) + 1e-12)
+    return float(lx[lr > lr.max() - 35].mean())
+
+
+def fit_world_decoder(codec: WorldCodec, clips: list[np.ndarray], rounds: int = 2, progress: bool = True) -> dict:
+    """Fit the decoder's statistics on training clips (mono float [T] at ``sample_rate``); decode-only, codes
+    do not change. Sets ``codec.gv_gain`` and ``codec.decoder.ap_offset_db`` / ``level_db``; returns them.
+
+    1. Global-variance gains: per-dimension temporal variance of the natural coded envelope (10 ms WORLD
+       analysis, no coding) and of the envelope the decoder builds from the clip's codes (GV off);
+       ``gain_d = sqrt(mean_clips var_natural_d / mean_clips var_decoded_d)``, the utterance-level global variance
+       of Toda & Tokuda (2007) averaged over the training set (applied as ``gain ** gv_strength``).
+    2. Analysis-by-synthesis calibration (``rounds`` passes): decode every clip and re-analyse it with the encoder's
+       own WORLD analysis; the aperiodicity offset is the mean coded-aperiodicity gap (original - decoded, dB)
+       over frames voiced in both, the level the mean gap over the original's active frames. Decoded speech
+       comes out more periodic than its input (smoothed 20 ms parameters give cleaner harmonics) and quieter
+       (log-domain averaging of two frames' spectra is a geometric mean), both measured here.
+    """
+    from tqdm import tqdm
+
+    if not clips:
+        raise CodecError("fit_world_decoder needs at least one clip.")
+    d = codec.decoder
+    codec.gv_gain = None
+    d.ap_offset_db = d.level_db = 0.0
+    v_nat, v_dec, cache = [], [], []
+    for x in tqdm(clips, desc="decoder GV", disable=not progress, mininterval=5):
+        f0, env10, cap = codec.analyse_frames(x)
+        codes = codec.quantise(codec.analyse(x))
+        _, env_dec, _ = codec._frame_params(codec.dequantise(codes))
+        v_nat.append(env10.var(axis=0))
+        v_dec.append(env_dec.var(axis=0))
+        cache.append((x, codes, f0, cap))
+    codec.gv_gain = np.sqrt(np.mean(v_nat, axis=0) / np.maximum(np.mean(v_dec, axis=0), 1e-12)).astype(np.float32)
+    for r in range(rounds):
+        gap_ap, gap_level = [], []
+        for x, codes, f0, cap in tqdm(cache, desc=f"decoder calibration {r + 1}/{rounds}", disable=not progress,
+                                      mininterval=5):
+            y = codec.synthesise(codec.dequantise(codes))[: len(x)]
+            f0y, _, capy = codec.analyse_frames(y)
+            m = min(len(f0), len(f0y))
+            both = (f0[:m] > 0) & (f0y[:m] > 0)
+            if both.any():
+                gap_ap.append(float((cap[:m][both] - capy[:m][both]).mean()))
+            gap_level.append(_active_level_db(x, x) - _active_level_db(y, x))
+        d.ap_offset_db = float(d.ap_offset_db + (np.mean(gap_ap) if gap_ap else 0.0))
+        d.level_db = float(d.level_db + np.mean(gap_level))
+    return {"gv_gain": codec.gv_gain, "ap_offset_db": d.ap_offset_db, "level_db": d.level_db}
+
+
+def fit_decoder_on_corpus(codec: WorldCodec, corpus: str | Path, heldout_speaker: str = "awb", clips: int = 100,
+                          seed: int = 0, progress: bool = True) -> dict:
+    """:func:`fit_world_decoder` on ``clips`` training-split clips (held-out speaker excluded), picked by the same
+    seeded permutation ``train_world_codec`` analyses, so the shipped codec's decoder statistics can be refitted
+    without re-running k-means (the codes, and the codec-LM token cache, do not depend on them)."""
+    from emotive.generators.speech.codec_train import load_rows, read_audio, split_rows
+
+    train_rows, _, _ = split_rows(load_rows(corpus), heldout_speaker)
+    order = np.random.default_rng(seed).permutation(len(train_rows))
+    audio = [read_audio(train_rows[i]["wav"], codec.sample_rate) for i in order[:clips]]
+    return fit_world_decoder(codec, audio, progress=progress)
