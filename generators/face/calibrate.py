@@ -94,6 +94,7 @@ def measure(names=CALIBRATED, portraits=None, size: int = 256, level: float = LE
 def calibrate_gains(rounds: int = 3, size: int = 256, path: Path | None = None) -> dict:
     """Fit per-shape gains (see module docstring) and write ``rig_gains.json``; returns its content."""
     path = path or Path(rig.__file__).with_name("rig_gains.json")
+    previous_crosstalk = json.loads(path.read_text()).get("jaw_crosstalk") if path.exists() else None
     gains: dict[str, float] = {n: 1.0 for n in CALIBRATED if n not in MEDIAPIPE_MISSING}
     response: dict[str, float] = {}
 
@@ -127,6 +128,8 @@ def calibrate_gains(rounds: int = 3, size: int = 256, path: Path | None = None) 
         "target_response": TARGET_RESPONSE,
         "command": "python -m emotive.generators.face.calibrate",
     }
+    if previous_crosstalk:  # measured separately (calibrate_jaw_crosstalk); kept across a gain refit
+        doc["jaw_crosstalk"] = previous_crosstalk
     path.write_text(json.dumps(doc, indent=1) + "\n")
     rig.calibrated_gains.cache_clear()
     return doc

@@ -67,6 +67,8 @@ invisible, and the motion model's blinks mostly peak at 0.3-0.6. Measured on the
 model v2 + the jaw cross-talk correction): linear 0.46/0.50 -> 0.6: 0.64/0.66 blink honesty (0.45: 0.62/0.60;
 a 0.05 dead band + 0.5: 0.65/0.68 but the weakest lip-sync video's best lag flipped to -3). Until the jaw
 cross-talk correction, 0.6 also flipped that lag (the correction made the jaw reading follow the command)."""
+SQUINT_UPPER_LID = 0.25
+"""eyeSquint (AU7): upper-lid travel as a fraction of the eye opening (the lower lid rises 0.6 of it)."""
 RESPONSE_EXPONENTS = {"jawOpen": JAW_EXPONENT, "eyeBlinkLeft": BLINK_EXPONENT, "eyeBlinkRight": BLINK_EXPONENT}
 
 # Lip contours, corner to corner (subject's right corner first), MediaPipe indices.
@@ -386,7 +388,7 @@ def build_basis(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, FaceFram
         put(f"eyeBlink{side}", blink * g(f"eyeBlink{side}", "eyeBlink"))
         squint = np.zeros((n, 2))
         squint[lower, 1] = -0.6 * gap.mean()
-        squint[upper, 1] = 0.25 * gap
+        squint[upper, 1] = SQUINT_UPPER_LID * gap
         put(f"eyeSquint{side}", squint * g(f"eyeSquint{side}", "eyeSquint"))
         wide = np.zeros((n, 2))
         wide[upper, 1] = -0.5 * gap
