@@ -90,7 +90,7 @@ class WorldDecoderConfig:
     f0_interp: str = "pchip"        # "pchip": monotone cubic on log-F0 within voiced runs; "linear": across gaps
     voicing_trim: bool = True       # voicing edges at the centre of the boundary code frame
     gv: bool = True                 # apply the fitted global-variance gains (if the codec has them)
-    gv_strength: float = 0.5        # exponent on the fitted GV gains (1 = full compensation, 0 = none)
+    gv_strength: float = 0.0        # exponent on the fitted GV gains (1 = full, 0 = off: measured no better here)
     postfilter_beta: float = 0.0    # cepstral formant enhancement (0 = off)
     flutter: float = 0.0            # Klatt flutter FL in % (0 = off): slow quasi-random F0 wobble
     ap_offset_db: float = 0.0       # added to the coded aperiodicity (fitted by fit_world_decoder)

@@ -105,6 +105,8 @@ def test_world_recipe_tiny(corpus, tmp_path):
     assert "STOI seen" in r.stdout
     c = load_codec(out / "latest")
     assert isinstance(c, WorldCodec) and np.abs(c.codebooks).sum() > 0
+    assert c.gv_gain is not None and c.decoder.frame_period_ms == 5.0    # the recipe fits the decoder too
+    assert np.isfinite(c.decoder.ap_offset_db) and np.isfinite(c.decoder.level_db)
     x, _ = sf.read(corpus / "wavs/u1.wav", dtype="float32")
     assert c.encode(x).shape[1] == 4
 

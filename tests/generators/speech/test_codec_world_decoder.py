@@ -117,6 +117,8 @@ def test_shipped_codec_cache_key_and_decoder():
         pytest.skip("no codec shipped")
     c = load_codec()
     assert _codec_hash(c) == SHIPPED_CODEC_HASH
+    assert c.decoder.frame_period_ms == 5.0 and c.decoder.f0_interp == "pchip" and c.gv_gain is not None
+    assert 0.0 < c.decoder.ap_offset_db < 10.0 and abs(c.decoder.level_db) < 6.0   # fitted, not the legacy zeros
     codes = c.encode(_voiced(140.0, n=8000))
     y = c.decode(codes)
     assert torch.equal(c.decode(codes), y) and float(y.abs().max()) > 0.01
