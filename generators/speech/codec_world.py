@@ -19,8 +19,10 @@ coded as one 50 Hz code frame of ``K = 2 + env_codebooks`` tokens:
   (Juang & Gray 1982, multistage VQ);
 * last codebook: the band aperiodicity (breathiness), uniform scalar steps.
 
-Decoding interpolates the 50 Hz parameters back to 10 ms frames and runs WORLD
-synthesis. Why this and not a waveform codec here: emotion in speech is carried
+Decoding brings the 50 Hz parameters to 5 ms WORLD synthesis frames (:class:`WorldDecoderConfig`:
+monotone-cubic log-F0 within voiced runs, voicing edges at the centre of the boundary code frame,
+aperiodicity and level offsets fitted by analysis-by-synthesis on training clips, optional GV gains,
+postfilter and flutter) and runs WORLD synthesis; decode-only settings never change a token. Why this and not a waveform codec here: emotion in speech is carried
 by F0, timing, energy and voice quality (Juslin & Laukka 2003), and this codec
 keeps F0 to 0.17 semitones by construction, where the spectral Griffin-Lim codec
 measured here lost most of it (recogniser accuracy 21% on its resynthesis, see
