@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from emotive.apps.bench.runner import BenchContext, BenchResult, register
+from emotive.conditioning import LABELS
 
 EMOTIONS = ("happy", "sad", "angry", "surprised", "fearful", "disgusted", "neutral")
 SENTENCES = (
@@ -120,6 +121,7 @@ def bench_face(ctx: BenchContext) -> BenchResult:
 
         # Emotion, lip sync, identity over portraits x sentences x emotions.
         rows, per_label = [], {e: [] for e in EMOTIONS}
+        p_req: dict[str, list[float]] = {e: [] for e in EMOTIONS}
         pooled: dict[str, list] = {n: [[], []] for n in HONESTY}
         per_portrait: dict[str, dict[str, list]] = {p: {n: [[], []] for n in HONESTY} for p in portraits}
         lips, lags, drift, curves, cmd_lips = [], [], [], [], []
@@ -146,6 +148,7 @@ def bench_face(ctx: BenchContext) -> BenchResult:
                         per_portrait[pname][n][0].append(c)
                         per_portrait[pname][n][1].append(r)
                     per_label[emo].append(v.matches)
+                    p_req[emo].append(float(v.probs[LABELS.index(emo)]))
                     if v.figures.get("lipsync_r") is not None:
                         lips.append(v.figures["lipsync_r"])
                         lags.append(v.figures["lipsync_lag"])
@@ -154,12 +157,16 @@ def bench_face(ctx: BenchContext) -> BenchResult:
                         cmd_lips.append((v.figures["lipsync_cmd_r"], v.figures["lipsync_cmd_lag"]))
                     if emo == "neutral" and v.figures.get("identity_drift_max_pct") is not None:
                         drift.append(v.figures["identity_drift_max_pct"])
-                    rows.append([pname, wi, emo, v.label, f"{max(v.probs):.2f}", v.figures.get("lipsync_r"),
-                                 v.figures.get("lipsync_lag")])  # fmt: skip
+                    rows.append([pname, wi, emo, v.label, f"{max(v.probs):.2f}", f"{p_req[emo][-1]:.2f}",
+                                 v.figures.get("lipsync_r"), v.figures.get("lipsync_lag")])  # fmt: skip
         acc = {e: float(np.mean(v)) for e, v in per_label.items()}
         res.figures["fer_accuracy"] = float(np.mean([m for v in per_label.values() for m in v]))
         for e, a in acc.items():
             res.figures[f"fer_accuracy_{e}"] = a
+        # Information (not a target): FER's mean probability of the requested label, which moves before
+        # the label flips (so sub-threshold progress on a hard label is visible).
+        for e, ps in p_req.items():
+            res.figures[f"fer_p_requested_{e}"] = float(np.mean(ps))
         res.figures["lipsync_r_mean"] = float(np.mean(lips)) if lips else None
         res.figures["lipsync_lag_abs_max"] = float(np.max(np.abs(lags))) if lags else None
         res.figures["identity_drift_max_pct"] = float(np.max(drift)) if drift else None
@@ -180,13 +187,13 @@ def bench_face(ctx: BenchContext) -> BenchResult:
             )
         res.table(
             "FER on rendered videos (motion source: see the note below)",
-            ["portrait", "sentence", "requested", "FER", "p", "lip r", "lag"],
+            ["portrait", "sentence", "requested", "FER", "p", "p requested", "lip r", "lag"],
             rows,
         )
         res.table(
             "FER accuracy per requested label",
-            ["label", "accuracy"],
-            [[e, f"{a:.2f}"] for e, a in acc.items()],
+            ["label", "accuracy", "mean p requested"],
+            [[e, f"{a:.2f}", f"{np.mean(p_req[e]):.2f}"] for e, a in acc.items()],
         )
 
         # Rig honesty on the generated videos: commanded vs re-read, frames of all videos pooled.
