@@ -46,7 +46,7 @@ GAIN_RANGE = (0.6, 1.6)
 """Gains stay within anatomical plausibility: the rig's base magnitudes come from facial anatomy,
 the calibration only corrects them, it does not exaggerate a face to please one reader."""
 
-GAIN_MAX = {"eyeBlink": 1.0, "mouthFrown": 1.0}
+GAIN_MAX = {"eyeBlink": 1.0, "mouthFrown": 1.6}
 """Geometric caps: the blink basis brings the upper lid exactly onto the raised lower lid at gain 1 and
 command 1; a larger gain pushes the lid past the lower lid (folded mesh) before the command is complete,
 and MediaPipe's reading then falls again. The lid's readability comes from the synthesised lid skin and
@@ -56,7 +56,11 @@ calibration used to drive it to the range's top (1.6: the corners dropped 0.26 I
 a sad mouth became an arch that MediaPipe read as an open jaw (astronaut, jawOpen 0.2 read 0.74 against
 0.46 for neutral); at 1.0 (0.16 IOD, ~1 cm, the base anatomical magnitude), `emotive bench --only face`
 (2026-11-22): jawOpen honesty 0.48 -> 0.52, browDown 0.47/0.50 -> 0.48/0.51, lip sync 0.62 -> 0.61 (lag 1),
-FER 13 -> 12 of 28 videos (one fearful video with p ~0.33 flipped)."""
+FER 13 -> 12 of 28 videos (one fearful video with p ~0.33 flipped).
+Back to 1.6 (2026-11-22 ~06:00) once the jaw cross-talk correction (rig.jaw_compensation, refitted at this
+gain) cancels the arch's effect on the jaw reading: with the lids following gaze (motion.lids_follow_gaze)
+the deeper frown is what makes a sad face read "sad" (FER on the bench, see the motion model card).
+A gain refit leaves mouthFrown at this cap (its response stays < 0.1 at any gain)."""
 
 
 def _pair(name: str) -> str:

@@ -41,6 +41,26 @@ MAX_ROTATION_DEG = 45.0
 MAX_TRANSLATION_CM = 20.0
 
 
+LID_GAZE_COUPLING = 0.7
+"""Lids follow gaze: the commanded eyeBlink is at least this times eyeLookDown (per eye), see :func:`lids_follow_gaze`."""
+
+
+def lids_follow_gaze(blendshapes: np.ndarray, k: float = LID_GAZE_COUPLING) -> np.ndarray:
+    """Blendshapes [T, 52] with each eye's eyeBlink raised to at least ``k`` x its eyeLookDown (a copy).
+
+    The upper lid follows vertical gaze (lid-eye coordination: Becker & Fuchs 1988, J. Neurophysiol.
+    60:1227), and ARKit captures of real faces read lowered eyes partly as eyeBlink. The motion model and
+    the expression prototypes lower the eyes (AU64) without lowering the lids, so sad faces kept wide-open
+    eyes. The rule is applied to the motion itself, so the commanded curves (CSV/JSON) state what is
+    rendered. Measured on the face bench (2026-11-22, with mouthFrown gain 1.6): see the model card.
+    """
+    b = np.array(blendshapes, np.float32, copy=True)
+    for side in ("Left", "Right"):
+        blink, down = BLENDSHAPE_INDEX[f"eyeBlink{side}"], BLENDSHAPE_INDEX[f"eyeLookDown{side}"]
+        b[..., blink] = np.clip(np.maximum(b[..., blink], k * b[..., down]), 0.0, 1.0)
+    return b
+
+
 class MotionFormatError(EmotiveError, ValueError):
     """A motion file or array is malformed."""
 

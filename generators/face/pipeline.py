@@ -25,7 +25,7 @@ from emotive.conditioning.encoder import emotion_features, guided
 from emotive.conditioning.errors import EmotiveError
 from emotive.generators.face.audio_features import audio_features
 from emotive.generators.face.model import FORMAT_VERSION, MotionDenoiser
-from emotive.generators.face.motion import FPS, FaceMotion
+from emotive.generators.face.motion import FPS, FaceMotion, lids_follow_gaze
 
 PRETRAINED = Path(__file__).with_name("pretrained") / "motion"
 
@@ -189,6 +189,7 @@ class MotionDiffusionPipeline:
             wsum[s : s + w] += wk
         joined = (acc / wsum[:, None])[:n]
         fm = FaceMotion.from_array(joined, FPS)
+        fm.blendshapes = lids_follow_gaze(fm.blendshapes)
         fm.meta = {
             "source": "diffusion",
             "emotion": str(emo),

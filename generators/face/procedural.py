@@ -27,7 +27,7 @@ import numpy as np
 from emotive.conditioning import LABELS, Emotion
 from emotive.evaluators.face.blendshapes import BLENDSHAPE_INDEX, NUM_BLENDSHAPES
 from emotive.generators.face.expressions import expression_blendshapes
-from emotive.generators.face.motion import FPS, FaceMotion
+from emotive.generators.face.motion import FPS, FaceMotion, lids_follow_gaze
 from emotive.generators.face.phones import SILENCE, Phone
 from emotive.generators.face.visemes import viseme_curves
 
@@ -235,7 +235,7 @@ def synthesize_motion(
     )
     rot = np.stack([pitch, yaw, roll], axis=1)
     trans = np.stack([0.05 * yaw, -0.03 * pitch, 0.1 * _smooth_noise(rng, n, 3.0, fps)], axis=1)
-    bs = bs.astype(np.float32)
+    bs = lids_follow_gaze(bs)
     motion = FaceMotion(bs, rot, trans, fps)
     motion.meta = {"source": "procedural", "emotion": str(e), "style": asdict(style)}
     assert motion.blendshapes.shape[1] == NUM_BLENDSHAPES

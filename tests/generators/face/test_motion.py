@@ -188,6 +188,24 @@ def test_procedural_emotion_and_blinks():
     lowered = HEAD_DOWN_SIGN * (sad.curve("headPitch")[50:].mean() - happy.curve("headPitch")[50:].mean())
     assert lowered > 2.5  # head lowered when sad (Busso et al. 2007)
     assert happy.curve("mouthSmileLeft")[50:].mean() > 0.5 > sad.curve("mouthSmileLeft")[50:].mean()
+    # Sad eyes look down (AU64) and the lids follow them down (motion.lids_follow_gaze).
+    assert sad.curve("eyeBlinkLeft")[50:].min() >= 0.7 * sad.curve("eyeLookDownLeft")[50:].min() > 0.15
+
+
+def test_lids_follow_gaze():
+    from emotive.evaluators.face.blendshapes import BLENDSHAPE_INDEX as I
+    from emotive.generators.face.motion import lids_follow_gaze
+
+    b = np.zeros((4, 52), np.float32)
+    b[1, I["eyeLookDownLeft"]] = 0.5  # lowered left eye only
+    b[2, I["eyeBlinkRight"]] = 0.9  # a blink stays a blink
+    b[2, I["eyeLookDownRight"]] = 0.5
+    b[3, I["eyeLookUpLeft"]] = 1.0  # raised gaze does not move the lids
+    out = lids_follow_gaze(b)
+    assert np.array_equal(out[0], b[0]) and np.array_equal(out[3], b[3])
+    assert out[1, I["eyeBlinkLeft"]] == pytest.approx(0.35) and out[1, I["eyeBlinkRight"]] == 0.0
+    assert out[2, I["eyeBlinkRight"]] == pytest.approx(0.9)
+    assert b[1, I["eyeBlinkLeft"]] == 0.0  # input untouched
 
 
 def test_jaw_follows_energy():
