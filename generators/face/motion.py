@@ -41,8 +41,10 @@ MAX_ROTATION_DEG = 45.0
 MAX_TRANSLATION_CM = 20.0
 
 
-LID_GAZE_COUPLING = 0.7
-"""Lids follow gaze: the commanded eyeBlink is at least this times eyeLookDown (per eye), see :func:`lids_follow_gaze`."""
+LID_GAZE_COUPLING = 1.0
+"""Lids follow gaze: the commanded eyeBlink is at least this times eyeLookDown (per eye), see :func:`lids_follow_gaze`.
+1.0 (the lid keeps pace with the eye, Becker & Fuchs 1988); face bench 2026-11-22: 0.7 -> 1.0 FER 0.54 -> 0.57
+(the second astronaut sad video flips), browInnerUp honesty 0.64 -> 0.65, lip r 0.635 -> 0.632."""
 
 
 def lids_follow_gaze(blendshapes: np.ndarray, k: float = LID_GAZE_COUPLING) -> np.ndarray:
@@ -52,7 +54,7 @@ def lids_follow_gaze(blendshapes: np.ndarray, k: float = LID_GAZE_COUPLING) -> n
     60:1227), and ARKit captures of real faces read lowered eyes partly as eyeBlink. The motion model and
     the expression prototypes lower the eyes (AU64) without lowering the lids, so sad faces kept wide-open
     eyes. The rule is applied to the motion itself, so the commanded curves (CSV/JSON) state what is
-    rendered. Measured on the face bench (2026-11-22, with mouthFrown gain 1.6): see the model card.
+    rendered. Measured on the face bench (2026-11-22, with mouthFrown gain 1.6): see the motion model card.
     """
     b = np.array(blendshapes, np.float32, copy=True)
     for side in ("Left", "Right"):

@@ -189,7 +189,7 @@ def test_procedural_emotion_and_blinks():
     assert lowered > 2.5  # head lowered when sad (Busso et al. 2007)
     assert happy.curve("mouthSmileLeft")[50:].mean() > 0.5 > sad.curve("mouthSmileLeft")[50:].mean()
     # Sad eyes look down (AU64) and the lids follow them down (motion.lids_follow_gaze).
-    assert sad.curve("eyeBlinkLeft")[50:].min() >= 0.7 * sad.curve("eyeLookDownLeft")[50:].min() > 0.15
+    assert sad.curve("eyeBlinkLeft")[50:].min() >= 0.7 * sad.curve("eyeLookDownLeft")[50:].min() > 0.1
 
 
 def test_lids_follow_gaze():
@@ -201,7 +201,7 @@ def test_lids_follow_gaze():
     b[2, I["eyeBlinkRight"]] = 0.9  # a blink stays a blink
     b[2, I["eyeLookDownRight"]] = 0.5
     b[3, I["eyeLookUpLeft"]] = 1.0  # raised gaze does not move the lids
-    out = lids_follow_gaze(b)
+    out = lids_follow_gaze(b, k=0.7)
     assert np.array_equal(out[0], b[0]) and np.array_equal(out[3], b[3])
     assert out[1, I["eyeBlinkLeft"]] == pytest.approx(0.35) and out[1, I["eyeBlinkRight"]] == 0.0
     assert out[2, I["eyeBlinkRight"]] == pytest.approx(0.9)
