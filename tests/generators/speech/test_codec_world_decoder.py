@@ -122,3 +122,18 @@ def test_shipped_codec_cache_key_and_decoder():
     codes = c.encode(_voiced(140.0, n=8000))
     y = c.decode(codes)
     assert torch.equal(c.decode(codes), y) and float(y.abs().max()) > 0.01
+
+
+def test_ship_copies_decoder_files_and_drops_stale_ones(tmp_path):
+    from emotive.generators.speech.codec_train import ship
+
+    c = _random_codec()
+    c.gv_gain = np.full(c.config.env_dims, 1.2, np.float32)
+    c.save_pretrained(tmp_path / "run" / "latest")
+    ship(tmp_path / "run", tmp_path / "dest", "card")
+    back = load_codec(tmp_path / "dest")
+    assert back.decoder == c.decoder and np.array_equal(back.gv_gain, c.gv_gain)
+    (tmp_path / "run" / "latest" / "decoder.json").unlink()
+    (tmp_path / "run" / "latest" / "decoder.safetensors").unlink()
+    ship(tmp_path / "run", tmp_path / "dest", "card")
+    assert not (tmp_path / "dest" / "decoder.json").exists() and load_codec(tmp_path / "dest").gv_gain is None
