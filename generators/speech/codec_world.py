@@ -242,6 +242,22 @@ class WorldCodec(CodecFacts):
         ap = c.ap_min + ap_tok / (c.ap_levels - 1) * (c.ap_max - c.ap_min)
         return WorldFrames(logf0, voiced, env, ap)
 
+    def expected_envelope(self, env_probs: np.ndarray) -> np.ndarray:
+        """Distributions over the envelope RVQ stages [env_codebooks, T, N] -> coded envelope [T, env_dims].
+
+        The expected value of the residual sum is the sum of each stage's expected codeword (linearity of
+        expectation holds whatever the dependence between stages), i.e. the minimum-mean-square-error
+        envelope under a model that predicts the stages' marginals; sampling each stage independently
+        instead mixes residuals that were fitted to other first-stage words.
+        """
+        c = self.config
+        p = np.asarray(env_probs, np.float64)
+        if p.ndim != 3 or p.shape[0] != c.env_codebooks or p.shape[2] != c.codebook_size:
+            raise CodecError(f"envelope distributions must be [{c.env_codebooks}, T, {c.codebook_size}], got {p.shape}")
+        p = p / np.maximum(p.sum(-1, keepdims=True), 1e-12)
+        r = sum(p[s] @ self.codebooks[s].astype(np.float64) for s in range(c.env_codebooks))
+        return (r * self.env_std + self.env_mean).astype(np.float32)
+
     # -------------------------------------------------------------- synthesis
     def _frame_params(self, fr: WorldFrames, f0_smooth: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Code-rate WorldFrames -> synthesis-rate (f0 [n] Hz, coded envelope [n, env_dims], coded ap [n, 1])

@@ -308,7 +308,8 @@ class CodecLM(nn.Module):
         pace: float = 1.0,
         durations: torch.Tensor | None = None,
         history: bool = True,
-    ) -> torch.Tensor:
+        return_probs: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Sample codes [1, K, T] for one phone sequence.
 
         Args:
@@ -322,6 +323,9 @@ class CodecLM(nn.Module):
             history: feed the sampled tokens back (autoregressive). False blanks the token input, as
                 ``code_drop`` training does for some frames, so each frame follows the phones and
                 emotion only (a model trained with ``code_drop`` > 0 supports both).
+            return_probs: also return the model's distribution over each stream's tokens, float32
+                [1, K, T, codebook_size] (after guidance, at temperature 1, end/pad excluded), for decoders
+                that use expected values instead of the sampled tokens.
         """
         if not phones:
             raise LMError("Nothing to say: the phone sequence is empty.")
@@ -352,6 +356,7 @@ class CodecLM(nn.Module):
         caches = None
         eos_at: int | None = None
         s = 0
+        slot_probs: list[torch.Tensor] = []
         while True:
             x = cond[:, s: s + 1] + _sinusoid(1, c.d_model, s)[None]
             if history:
@@ -367,6 +372,8 @@ class CodecLM(nn.Module):
             if s == 0:
                 lg[0, c.eos] = -float("inf")                                     # never end before frame 0
             sampled = sample_token(lg, generator, temperature, top_k, top_p)     # [K]
+            if return_probs:
+                slot_probs.append(torch.softmax(lg[:, : c.codebook_size].float(), -1))
             tok = torch.full((k_cb,), c.pad, dtype=torch.long)
             for k in range(k_cb):
                 t = s - k                                                        # frame index of this slot
@@ -387,8 +394,13 @@ class CodecLM(nn.Module):
                 break
             prev = tok.view(1, k_cb, 1).expand(nb, k_cb, 1)
         delayed = out[:, :, : eos_at + k_cb]
-        codes = revert_delay_pattern(delayed, k_cb)
-        return codes.clamp(0, c.codebook_size - 1)
+        codes = revert_delay_pattern(delayed, k_cb).clamp(0, c.codebook_size - 1)
+        if not return_probs:
+            return codes
+        sp = torch.stack(slot_probs)                                              # [slots, K, N]
+        t_len = codes.shape[-1]
+        probs = torch.stack([sp[k: k + t_len, k] for k in range(k_cb)])[None]   # slot s of stream k = frame s - k
+        return codes, probs
 
     # -------------------------------------------------------------- io
     def num_parameters(self) -> int:

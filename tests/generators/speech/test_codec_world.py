@@ -130,3 +130,23 @@ def test_embedded_codec_quality_floor(tmp_path):
     assert isinstance(codec, WorldCodec) and codec.frame_rate == 50 and codec.bitrate <= 6000
     y = codec.resynthesize(x, sr)
     assert stoi(x, y[: len(x)], sr) > FLOOR_STOI
+
+
+def test_expected_envelope_is_the_mean_codeword_sum():
+    c = _random_codec()
+    cfg = c.config
+    rng = np.random.default_rng(1)
+    idx = rng.integers(0, cfg.codebook_size, (cfg.env_codebooks, 5))
+    onehot = np.zeros((cfg.env_codebooks, 5, cfg.codebook_size))
+    for s in range(cfg.env_codebooks):
+        onehot[s, np.arange(5), idx[s]] = 1.0
+    codes = np.zeros((c.num_codebooks, 5), np.int64)
+    codes[1: 1 + cfg.env_codebooks] = idx
+    assert np.allclose(c.expected_envelope(onehot), c.dequantise(codes).env, atol=1e-5)   # a sure choice = its token
+    half = 0.5 * onehot + 0.5 * np.roll(onehot, 1, axis=2)                                 # two words, equal weight
+    codes2 = codes.copy()
+    codes2[1: 1 + cfg.env_codebooks] = (idx + 1) % cfg.codebook_size
+    want = 0.5 * (c.dequantise(codes).env + c.dequantise(codes2).env)
+    assert np.allclose(c.expected_envelope(3.0 * half), want, atol=1e-5)                  # unnormalised input is fine
+    with pytest.raises(CodecError):
+        c.expected_envelope(onehot[:1])

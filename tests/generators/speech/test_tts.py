@@ -138,3 +138,29 @@ def test_emotion_condition_fades_to_neutral_below_trained_intensity():
     assert torch.equal(emotion_condition(strong), emotion_features([strong])[0])
     weak_vad = Emotion.from_vad(0.1, -0.1)                   # VAD points were trained at every strength
     assert torch.equal(emotion_condition(weak_vad), emotion_features([weak_vad])[0])
+
+
+def test_world_codec_expected_envelope_path():
+    """WORLD codec: the default decodes the LM's expected envelope; `decode(codes, envelope)` reproduces the
+    waveform; "sampled" decodes the tokens; both are seeded and differ only in the envelope."""
+    from emotive.generators.speech.codec_world import WorldCodec, tiny_world_config
+
+    cfg = tiny_world_config()
+    rng = np.random.default_rng(0)
+    codec = WorldCodec(cfg, rng.normal(0, 0.3, (cfg.env_codebooks, cfg.codebook_size, cfg.env_dims)),
+                       rng.normal(0, 0.1, cfg.env_dims), np.ones(cfg.env_dims))
+    torch.manual_seed(0)
+    p = EmotionalSpeechPipeline(codec, CodecLM(tiny_lm_config(codec.num_codebooks, codec.codebook_size)))
+    a = p("Hello there. Bye.", emotion="sad", voice="slt", generator=torch.Generator().manual_seed(3))
+    assert a.envelope is not None and a.envelope.shape == (a.codes.shape[-1], cfg.env_dims)
+    assert np.allclose(np.clip(p.decode(a.codes, a.envelope), -1, 1), a.waveform, atol=1e-5)
+    b = p("Hello there. Bye.", emotion="sad", voice="slt", generator=torch.Generator().manual_seed(3),
+          envelope="sampled")
+    assert b.envelope is None and torch.equal(a.codes, b.codes)
+    assert np.allclose(np.clip(p.decode(b.codes), -1, 1), b.waveform, atol=1e-5)
+    assert not np.allclose(a.waveform, b.waveform)
+    with pytest.raises(SpeechInputError):
+        p("Hello.", envelope="mean")
+    c2 = p("Hello there. Bye.", emotion="sad", voice="slt", generator=torch.Generator().manual_seed(3),
+           num_candidates=2)
+    assert c2.envelope is not None and len(c2.scores) == 2
