@@ -409,8 +409,22 @@ def train_codec(
     return last
 
 
+RUN_SECTION = "## Last recipe run (written by `--ship`)"
+
+
+def merge_card(existing: str | None, card: str) -> str:
+    """A shipped card keeps its curated text (measurements, history); the recipe's generated card replaces only
+    the section under ``RUN_SECTION`` (appended when absent). A destination without a card gets ``card``."""
+    if not existing or not existing.strip():
+        return card
+    head = existing.split(RUN_SECTION)[0].rstrip()
+    body = "\n".join(ln for ln in card.splitlines() if not ln.startswith("# "))   # drop the generated title
+    return f"{head}\n\n{RUN_SECTION}\n{body.strip()}\n"
+
+
 def ship(out: str | Path, dest: str | Path, card: str) -> None:
-    """Copy ``<out>/latest`` (exported codec) to ``dest`` with a MODEL_CARD.md."""
+    """Copy ``<out>/latest`` (exported codec) to ``dest``; the MODEL_CARD.md there keeps its curated text and
+    gets this run's summary (``merge_card``)."""
     import shutil
 
     src = Path(out) / "latest"
@@ -426,7 +440,8 @@ def ship(out: str | Path, dest: str | Path, card: str) -> None:
     cfg = json.loads((dest / "config.json").read_text())
     if cfg.get("codec_type") not in ("spectral", "world") and cfg.get("emotive_codec_version") != CODEC_FORMAT_VERSION:
         raise RuntimeError(f"{src} is not an emotive codec export")
-    (dest / "MODEL_CARD.md").write_text(card)
+    mc = dest / "MODEL_CARD.md"
+    mc.write_text(merge_card(mc.read_text() if mc.is_file() else None, card))
 
 
 def bitrate_of(codec: SpeechCodec) -> float:

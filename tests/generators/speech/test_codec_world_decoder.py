@@ -137,3 +137,16 @@ def test_ship_copies_decoder_files_and_drops_stale_ones(tmp_path):
     (tmp_path / "run" / "latest" / "decoder.safetensors").unlink()
     ship(tmp_path / "run", tmp_path / "dest", "card")
     assert not (tmp_path / "dest" / "decoder.json").exists() and load_codec(tmp_path / "dest").gv_gain is None
+
+
+def test_ship_keeps_the_curated_model_card(tmp_path):
+    from emotive.generators.speech.codec_train import RUN_SECTION, ship
+
+    _random_codec().save_pretrained(tmp_path / "run" / "latest")
+    ship(tmp_path / "run", tmp_path / "dest", "# codec\n\n- steps: 1\n")
+    assert (tmp_path / "dest" / "MODEL_CARD.md").read_text() == "# codec\n\n- steps: 1\n"      # a new folder
+    (tmp_path / "dest" / "MODEL_CARD.md").write_text("# codec\n\nMeasured: STOI 0.91 (bench).\n")
+    ship(tmp_path / "run", tmp_path / "dest", "# codec\n\n- steps: 2\n")
+    ship(tmp_path / "run", tmp_path / "dest", "# codec\n\n- steps: 3\n")
+    card = (tmp_path / "dest" / "MODEL_CARD.md").read_text()
+    assert "STOI 0.91" in card and card.count(RUN_SECTION) == 1 and "steps: 3" in card and "steps: 2" not in card
