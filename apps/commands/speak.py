@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--temperature", type=float, default=0.3, help="token sampling temperature (0 = greedy)")
     p.add_argument("--autoregressive", action="store_true",
                    help="feed sampled tokens back into the LM (measured less intelligible than the default)")
+    p.add_argument("--envelope", choices=("expected", "sampled"), default="expected",
+                   help="WORLD codec: synthesise the LM's expected spectral envelope (default) or its sampled tokens")
     p.add_argument("--pace", type=float, default=1.0, help=">1 slower, <1 faster")
     p.add_argument("--model", default=None, help="folder with codec/ and lm/ (default: the embedded weights)")
     p.set_defaults(func=run)
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     pipe = EmotionalSpeechPipeline.from_pretrained(args.model)
     out = pipe(text, emotion=emotion, voice=args.voice, generator=torch.Generator().manual_seed(args.seed),
                num_candidates=args.candidates, guidance_scale=args.guidance, temperature=args.temperature,
-               pace=args.pace, progress=True, history=args.autoregressive)
+               pace=args.pace, progress=True, history=args.autoregressive, envelope=args.envelope)
     with atomic_output(args.out, overwrite=args.force) as tmp:
         sf.write(str(tmp), out.waveform, out.sample_rate, subtype="PCM_16", format="WAV")
     print(f"{args.out}: {out.duration:.2f} s, voice {out.voice}, {emotion.label} (intensity {emotion.intensity:.2f}), "
