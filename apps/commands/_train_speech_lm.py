@@ -22,6 +22,8 @@ def register(subsub: argparse._SubParsersAction) -> None:
     p.add_argument("--init", default=None,
                    help="start a new run (no ckpt.pt in --out yet) from these LM weights, e.g. a small-corpus run's best/")
     p.add_argument("--eval-clips", type=int, default=240, help="held-out clips scored at each evaluation")
+    p.add_argument("--lr", type=float, default=1e-3,
+                   help="AdamW learning rate (also on resume: the shipped LM's last stage decays it to 3e-4)")
     p.add_argument("--threads", type=int, default=1)
     p.set_defaults(func=run)
 
@@ -35,10 +37,10 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     if args.tiny:
         cfg = LMTrainConfig(tiny=True, max_steps=args.steps or 4, eval_every=2, frames_per_batch=600, ckpt_every_s=0,
-                            code_drop=args.code_drop, init_from=args.init)
+                            code_drop=args.code_drop, init_from=args.init, lr=args.lr)
     else:
         cfg = LMTrainConfig(max_steps=args.steps or 100_000, eval_every=args.eval_every, frames_per_batch=args.frames_per_batch,
-                            code_drop=args.code_drop, init_from=args.init, eval_clips=args.eval_clips)
+                            code_drop=args.code_drop, init_from=args.init, eval_clips=args.eval_clips, lr=args.lr)
     res = train_lm(lambda: load_rows(args.corpus), args.codec, args.out, cfg, max_minutes=args.minutes)
     print(f"speech-lm step {res['step']}: held-out CE {res.get('ce', float('nan')):.3f}, "
           f"codebook-0 accuracy {res.get('acc0', float('nan')):.3f} -> {args.out}/latest")

@@ -212,6 +212,8 @@ def train_lm(rows: list[dict] | Callable[[], list[dict]], codec_dir: str | Path 
         opt.load_state_dict(state["opt"])
         drop.load_state_dict(state["drop"])
         step, epoch = int(state["step"]), int(state["epoch"])
+        for grp in opt.param_groups:      # a resumed stage may run at another learning rate (step decay)
+            grp["lr"] = grp["initial_lr"] = cfg.lr
     elif init is not None:
         model.load_state_dict(init.state_dict())
     acc = Accelerator(cpu=True)

@@ -183,6 +183,11 @@ def test_train_lm_recipe_tiny(tmp_path):
     w0 = best.state_dict()["phone_emb.weight"]
     w2 = CodecLM.from_pretrained(tmp_path / "run2" / "latest").state_dict()["phone_emb.weight"]
     assert (w2 - w0).abs().max() < 0.05        # a couple of small steps away from the init, not a fresh model
+    # stage 5: resume at a lower learning rate (step decay)
+    r = subprocess.run([*cmd2, "--steps", "3", "--lr", "3e-4"], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    st3 = torch.load(tmp_path / "run2" / "ckpt.pt", weights_only=False)
+    assert st3["step"] == 3 and st3["opt"]["param_groups"][0]["initial_lr"] == pytest.approx(3e-4)
 
 
 def test_eval_subset_is_spread_and_deterministic():
