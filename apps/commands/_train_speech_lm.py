@@ -54,10 +54,15 @@ def run(args: argparse.Namespace) -> int:
         src = Path(args.out) / ("best" if (Path(args.out) / "best" / "model.safetensors").is_file() else "latest")
         for name in ("config.json", "model.safetensors"):
             shutil.copy2(src / name, dest / name)
-        (dest / "MODEL_CARD.md").write_text(
-            "# emotive codec language model\n\n"
-            f"- command: `emotive train speech-lm --corpus {args.corpus} --out {args.out} --steps {args.steps}`\n"
-            f"- steps: {res['step']}\n- held-out (test sentences) CE {res.get('ce')}, codebook-0 acc {res.get('acc0')}\n"
-            "- data: emotive speech corpus (own sentences, six voices, WORLD prosody rules); weights MIT (project licence)\n")
+        from emotive.generators.speech.codec_train import merge_card
+
+        card = ("# emotive codec language model\n\n"
+                f"- command: `emotive train speech-lm --corpus {args.corpus} --out {args.out} --steps {args.steps}"
+                f"{' --init ' + args.init if args.init else ''} --lr {args.lr}`\n"
+                f"- steps: {res['step']} (shipped: {src.name}/)\n"
+                f"- held-out (test sentences) CE {res.get('ce')}, codebook-0 acc {res.get('acc0')}\n"
+                "- data: emotive speech corpus (own sentences, six voices, WORLD prosody rules); weights MIT (project licence)\n")
+        mc = dest / "MODEL_CARD.md"
+        mc.write_text(merge_card(mc.read_text() if mc.is_file() else None, card))
         print(f"shipped -> {dest}")
     return 0

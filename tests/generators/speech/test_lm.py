@@ -188,6 +188,16 @@ def test_train_lm_recipe_tiny(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     st3 = torch.load(tmp_path / "run2" / "ckpt.pt", weights_only=False)
     assert st3["step"] == 3 and st3["opt"]["param_groups"][0]["initial_lr"] == pytest.approx(3e-4)
+    # --ship copies the early-stopping best and keeps a curated card's text
+    dest = tmp_path / "shipped"
+    dest.mkdir()
+    (dest / "MODEL_CARD.md").write_text("# LM\n\nMeasured by the bench: WER 20%.\n")
+    r = subprocess.run([*cmd2, "--steps", "4", "--lr", "3e-4", "--ship", str(dest)], capture_output=True, text=True,
+                       timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    card = (dest / "MODEL_CARD.md").read_text()
+    assert "WER 20%" in card and "--lr 0.0003" in card and "shipped: best/" in card
+    assert CodecLM.from_pretrained(dest).config.code_drop == 0.8
 
 
 def test_eval_subset_is_spread_and_deterministic():
