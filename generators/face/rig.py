@@ -92,14 +92,19 @@ BASE_GAINS: dict[str, float] = {
 }  # fmt: skip
 
 
-@lru_cache(maxsize=1)
-def calibrated_gains() -> dict[str, float]:
-    """Per-blendshape multipliers measured by ``calibrate_gains`` (1.0 where none were measured)."""
+def _rig_gains_section(key: str) -> dict[str, float]:
+    """One section of the shipped ``rig_gains.json`` as floats ({} when the file or section is missing)."""
     try:
         text = resources.files("emotive.generators.face").joinpath("rig_gains.json").read_text()
     except (FileNotFoundError, OSError):
         return {}
-    return {k: float(v) for k, v in json.loads(text).get("gains", {}).items()}
+    return {k: float(v) for k, v in json.loads(text).get(key, {}).items()}
+
+
+@lru_cache(maxsize=1)
+def calibrated_gains() -> dict[str, float]:
+    """Per-blendshape multipliers measured by ``calibrate_gains`` (1.0 where none were measured)."""
+    return _rig_gains_section("gains")
 
 
 def _gauss(p: np.ndarray, c: np.ndarray, sigma: float) -> np.ndarray:
@@ -114,11 +119,7 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=1)
 def calibrated_jaw_crosstalk() -> dict[str, float]:
     """Per-shape jaw cross-talk coefficients measured by ``calibrate.calibrate_jaw_crosstalk`` ({} if none)."""
-    try:
-        text = resources.files("emotive.generators.face").joinpath("rig_gains.json").read_text()
-    except (FileNotFoundError, OSError):
-        return {}
-    return {k: float(v) for k, v in json.loads(text).get("jaw_crosstalk", {}).items()}
+    return _rig_gains_section("jaw_crosstalk")
 
 
 JAW_COMPENSATION_RANGE = (0.5, 2.0)
