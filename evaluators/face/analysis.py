@@ -32,6 +32,11 @@ from emotive.evaluators.face.errors import FaceCutOffError, FaceTooSmallError, I
 from emotive.evaluators.face.images import load_image
 
 NUM_LANDMARKS = 478
+PORTRAIT_MIN_CONFIDENCE = 0.7
+"""MediaPipe face-detection confidence a *portrait to animate* must reach (frames of our own renders are read
+at the detector's default, 0.5). At 0.5 MediaPipe finds a "face" in scikit-image's colour-wheel test image
+(``skimage/data/color.png``: detector score 0.58) and the tool would animate it; real frontal portraits score
+0.92 (astronaut) and 0.94 (grace_hopper). Measured with the detector inside ``face_landmarker.task``."""
 MIN_FACE_PX = 64
 """Smallest face width (px, landmark extent) accepted for a portrait to animate.
 

@@ -27,7 +27,12 @@ import numpy as np
 
 from emotive.conditioning.errors import EmotiveError
 from emotive.conditioning.files import atomic_output
-from emotive.evaluators.face.analysis import FaceAnalysis, FaceAnalyzer, region_indices
+from emotive.evaluators.face.analysis import (
+    PORTRAIT_MIN_CONFIDENCE,
+    FaceAnalysis,
+    FaceAnalyzer,
+    region_indices,
+)
 from emotive.evaluators.face.blendshapes import BLENDSHAPE_INDEX
 from emotive.evaluators.face.images import load_image
 from emotive.generators.face.motion import FaceMotion
@@ -77,7 +82,7 @@ def prepare_portrait(
         raise EmotiveError(f"Render size must be one of {SIZES} px, not {size}.")
     img = load_image(src)
     own = analyzer is None
-    fa = analyzer or FaceAnalyzer()
+    fa = analyzer or FaceAnalyzer(min_detection_confidence=PORTRAIT_MIN_CONFIDENCE)
     try:
         what = f"'{Path(src).name}'" if isinstance(src, str | os.PathLike) else "the portrait"
         face = fa.analyze(img, what=what)

@@ -26,6 +26,21 @@ def renderer(fa):
     return PortraitRenderer(prepare_portrait(skimage.data.astronaut(), 256, analyzer=fa))
 
 
+def test_portrait_needs_a_confident_face():
+    """MediaPipe finds a 'face' (score 0.58) in scikit-image's colour wheel at its default threshold; a
+    portrait to animate must reach PORTRAIT_MIN_CONFIDENCE, so that image is refused with a clear message."""
+    from pathlib import Path
+
+    from emotive.evaluators.face.errors import NoFaceError
+
+    wheel = Path(skimage.data.__file__).parent / "color.png"
+    with FaceAnalyzer() as loose:
+        assert loose.detect(str(wheel))[1] == 1  # the false positive this guards against
+    with pytest.raises(NoFaceError, match=r"No face found in 'color\.png'"):
+        prepare_portrait(wheel, 256)
+    assert prepare_portrait(skimage.data.astronaut(), 256).face.face_width > 60
+
+
 def _bs(**kw) -> np.ndarray:
     b = np.zeros(52, np.float32)
     for k, v in kw.items():
