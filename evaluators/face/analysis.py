@@ -33,10 +33,13 @@ from emotive.evaluators.face.images import load_image
 
 NUM_LANDMARKS = 478
 PORTRAIT_MIN_CONFIDENCE = 0.7
-"""MediaPipe face-detection confidence a *portrait to animate* must reach (frames of our own renders are read
-at the detector's default, 0.5). At 0.5 MediaPipe finds a "face" in scikit-image's colour-wheel test image
+"""MediaPipe face-detection confidence a *portrait to animate* must reach (:meth:`FaceAnalyzer.require_confident_face`).
+At the detector's default, 0.5, MediaPipe finds a "face" in scikit-image's colour-wheel test image
 (``skimage/data/color.png``: detector score 0.58) and the tool would animate it; real frontal portraits score
-0.92 (astronaut) and 0.94 (grace_hopper). Measured with the detector inside ``face_landmarker.task``."""
+0.92 (astronaut) and 0.94 (grace_hopper). Measured with the detector inside ``face_landmarker.task``.
+Only a yes/no gate: the landmarks themselves come from the default threshold, because MediaPipe's landmarks
+move slightly with the threshold (its detector merges a different set of candidate boxes) and the rig's
+calibration (``rig_gains.json``) was measured with the default."""
 MIN_FACE_PX = 64
 """Smallest face width (px, landmark extent) accepted for a portrait to animate.
 
@@ -206,6 +209,7 @@ class FaceAnalyzer:
         self.min_face_px = min_face_px
         self.min_detection_confidence = min_detection_confidence
         self._lm = None
+        self._gate: FaceAnalyzer | None = None  # the confidence gate of require_confident_face (lazy)
         self._lock = threading.Lock()
 
     def _landmarker(self):
@@ -231,6 +235,9 @@ class FaceAnalyzer:
             lm, self._lm = self._lm, None
             with contextlib.suppress(Exception):  # shutting down; nothing useful to report
                 lm.close()
+        if self._gate is not None:
+            gate, self._gate = self._gate, None
+            gate.close()
 
     def __enter__(self) -> FaceAnalyzer:
         return self
@@ -275,6 +282,18 @@ class FaceAnalyzer:
             notes=notes,
         )
         return face, n
+
+    def require_confident_face(self, image: np.ndarray | str | os.PathLike, what: str = "the image") -> None:
+        """Raise :class:`NoFaceError` unless MediaPipe finds a face at :data:`PORTRAIT_MIN_CONFIDENCE`."""
+        if isinstance(image, str | os.PathLike):
+            what = f"'{Path(image).name}'"
+        if self._gate is None:
+            self._gate = FaceAnalyzer(max_faces=1, min_detection_confidence=PORTRAIT_MIN_CONFIDENCE)
+        if self._gate.detect(image)[1] == 0:
+            raise NoFaceError(
+                f"No face found in {what}. Use a photo with one clearly visible, roughly frontal face "
+                "(drawings and cartoons are often not recognised)."
+            )
 
     def analyze(self, image: np.ndarray | str | os.PathLike, what: str = "the image") -> FaceAnalysis:
         """Analyse the largest face of a portrait, refusing unusable ones.

@@ -27,12 +27,7 @@ import numpy as np
 
 from emotive.conditioning.errors import EmotiveError
 from emotive.conditioning.files import atomic_output
-from emotive.evaluators.face.analysis import (
-    PORTRAIT_MIN_CONFIDENCE,
-    FaceAnalysis,
-    FaceAnalyzer,
-    region_indices,
-)
+from emotive.evaluators.face.analysis import FaceAnalysis, FaceAnalyzer, region_indices
 from emotive.evaluators.face.blendshapes import BLENDSHAPE_INDEX
 from emotive.evaluators.face.images import load_image
 from emotive.generators.face.motion import FaceMotion
@@ -82,10 +77,11 @@ def prepare_portrait(
         raise EmotiveError(f"Render size must be one of {SIZES} px, not {size}.")
     img = load_image(src)
     own = analyzer is None
-    fa = analyzer or FaceAnalyzer(min_detection_confidence=PORTRAIT_MIN_CONFIDENCE)
+    fa = analyzer or FaceAnalyzer()
     try:
         what = f"'{Path(src).name}'" if isinstance(src, str | os.PathLike) else "the portrait"
         face = fa.analyze(img, what=what)
+        fa.require_confident_face(img, what=what)  # not a colour wheel MediaPipe mistook for a face
         h, w = img.shape[:2]
         x0, y0, x1, y1 = face.bbox
         side = round(min(max(x1 - x0, y1 - y0) * framing, min(h, w)))
