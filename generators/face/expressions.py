@@ -8,9 +8,9 @@ Investigator's Guide (Ekman, Friesen & Hager 2002, Table 10-1 "prototypes"):
 label       action units (used here)    notes
 ==========  ==========================  ========================================
 happy       6 + 12D                     Duchenne smile
-sad         1E + 4B + 15E + 17B + 64B   prototype 1+4+15 (+54 head down, +64 eyes
-                                        down); inner brow and lip corners at
-                                        maximum, brow lowering kept light
+sad         1C + 4B + 15E + 17B + 64B   prototype 1+4+15 (+54 head down, +64 eyes
+                                        down); lip corners at maximum, inner
+                                        brow marked, brow lowering kept light
 surprised   1D + 2D + 5B + 26           brows up, lids wide (slight), jaw drop
 fearful     1E + 2E + 5E + 20E + 26     the EMFACS fear variant 1+2+5 with 20 and
                                         25/26/27 (no AU4): raised brows, wide
@@ -30,7 +30,12 @@ on the rendered bench portraits; the 2026-11-22 prototypes are in the git histor
 fear *with* AU4 (1+2+4+5+7+20+26) read "neutral" on one portrait, the 1+2+5+20+26 variant
 "fearful" on both; disgust 9+10+15+16 parted the lips (MediaPipe re-read jawOpen 0.26-0.28 at a
 closed jaw, which also spoiled the rig-honesty correlation of jawOpen), 9+10+17 keeps them closed
-(0.0-0.09); sad with a strong AU4 read "angry", so AU4 is kept at B. Head posture (AU54-like
+(0.0-0.09); sad with a strong AU4 read "angry", so AU4 is kept at B. Sad's inner brow was at E (1.0) until
+2026-11-22: with the lids lowered (AU64 + :func:`.motion.lids_follow_gaze`) and AU4 pulling the same
+brow head down, MediaPipe re-read it at 0.0-0.2 whatever its strength (grace_hopper 0.0), so the rig
+claimed a brow it did not show (face-bench honesty of browInnerUp 0.65); at C it reads about as much and
+the rendered face is the same expression at a milder brow (honesty 0.74, FER unchanged; see the
+motion model card). Head posture (AU54-like
 head lowering in sadness) is added by :mod:`.procedural`.
 
 FACS intensities A..E (trace .. maximum) are mapped to 0.2, 0.4, 0.6, 0.8, 1.0;
@@ -108,7 +113,7 @@ PROTOTYPES: dict[str, dict[int, float]] = {
     "neutral": {},
     "calm": _aus("12A+43A"),
     "happy": _aus("6+12D"),
-    "sad": _aus("1E+4B+15E+17B+64B"),
+    "sad": _aus("1C+4B+15E+17B+64B"),
     "angry": _aus("4D+5B+7+23+24B"),
     "fearful": _aus("1E+2E+5E+20E+26"),
     "disgusted": _aus("9E+10B+17C"),
