@@ -188,6 +188,13 @@ def _bbox_area(lms) -> float:
     return (max(xs) - min(xs)) * (max(ys) - min(ys))
 
 
+def _no_face(what: str) -> NoFaceError:
+    return NoFaceError(
+        f"No face found in {what}. Use a photo with one clearly visible, roughly frontal face "
+        "(drawings and cartoons are often not recognised)."
+    )
+
+
 class FaceAnalyzer:
     """MediaPipe Face Landmarker in image mode; reuse one instance for many images.
 
@@ -290,10 +297,7 @@ class FaceAnalyzer:
         if self._gate is None:
             self._gate = FaceAnalyzer(max_faces=1, min_detection_confidence=PORTRAIT_MIN_CONFIDENCE)
         if self._gate.detect(image)[1] == 0:
-            raise NoFaceError(
-                f"No face found in {what}. Use a photo with one clearly visible, roughly frontal face "
-                "(drawings and cartoons are often not recognised)."
-            )
+            raise _no_face(what)
 
     def analyze(self, image: np.ndarray | str | os.PathLike, what: str = "the image") -> FaceAnalysis:
         """Analyse the largest face of a portrait, refusing unusable ones.
@@ -308,10 +312,7 @@ class FaceAnalyzer:
             what = f"'{Path(image).name}'"
         face, _ = self.detect(image)
         if face is None:
-            raise NoFaceError(
-                f"No face found in {what}. Use a photo with one clearly visible, roughly frontal face "
-                "(drawings and cartoons are often not recognised)."
-            )
+            raise _no_face(what)
         fw = face.face_width
         if fw < self.min_face_px:
             w, h = face.image_size
