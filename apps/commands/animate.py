@@ -1,4 +1,7 @@
-"""``emotive animate portrait.png speech.wav --emotion sad -o talk.mp4``: a talking portrait."""
+"""``emotive animate portrait.png speech.wav --emotion sad -o talk.mp4``: a talking portrait.
+
+Without a speech file, ``--text`` is spoken first by the codec-LM TTS (same emotion, ``--voice``):
+``emotive animate portrait.png --text "Hello" --emotion happy -o talk.mp4``."""
 
 from __future__ import annotations
 
@@ -14,13 +17,19 @@ HELP = (
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("animate", help=HELP, description=HELP + ".")
     p.add_argument(
-        "portrait", nargs="?", help="portrait image (default: skimage's astronaut photo, public domain)"
+        "inputs",
+        nargs="*",
+        metavar="[portrait] [audio]",
+        help="portrait image (default: skimage's astronaut photo, public domain) and speech file "
+        "(WAV/FLAC/OGG, at most 5 minutes); without a speech file, --text is spoken by the TTS",
     )
-    p.add_argument("audio", help="speech file (WAV/FLAC/OGG, at most 5 minutes)")
     p.add_argument("--emotion", "-e", default="neutral", help="label, mixture, 'vad(v,a,d)' or free text")
     p.add_argument(
-        "--text", help="the words spoken (better lip timing); otherwise Whisper tiny.en transcribes"
+        "--text",
+        help="the words spoken (better lip timing; otherwise Whisper tiny.en transcribes); without a speech "
+        "file, the TTS speaks them",
     )
+    p.add_argument("--voice", "-v", default="slt", help="TTS voice when --text is spoken (joe, slt, kal, ked, rms, awb)")
     p.add_argument("-o", "--out", required=True, help="output MP4")
     p.add_argument(
         "--motion-out", help="also write the motion (52 ARKit blendshapes + head pose) as .csv or .json"
@@ -42,23 +51,52 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+
+
+def _split_inputs(inputs: list[str], text: str | None) -> tuple[str | None, str | None]:
+    """Positional arguments -> (portrait, audio); a single file is the speech unless it is not audio and
+    --text can be spoken instead."""
+    from emotive.conditioning.errors import EmotiveError
+
+    if len(inputs) > 2:
+        raise EmotiveError(f"animate takes at most a portrait and a speech file, got {len(inputs)} files.")
+    if len(inputs) == 2:
+        return inputs[0], inputs[1]
+    if len(inputs) == 1:
+        if text and not inputs[0].lower().endswith(AUDIO_SUFFIXES):
+            return inputs[0], None
+        return None, inputs[0]
+    if not text:
+        raise EmotiveError("Give a speech file, or --text for the TTS to speak.")
+    return None, None
+
+
 def run(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
     import torch
 
     from emotive.generators.face.talking import animate
 
     torch.set_num_threads(1)
-    if args.portrait is None:
+    portrait_path, audio = _split_inputs(args.inputs, args.text)
+    if portrait_path is None:
         import skimage.data
 
         portrait = skimage.data.astronaut()
     else:
-        portrait = args.portrait
-    res = animate(
-        portrait, args.audio, args.out, emotion=args.emotion, text=args.text, size=args.size, seed=args.seed,
-        motion_out=args.motion_out, overwrite=args.force, progress=True, motion=args.motion,
-        model_path=args.model, num_steps=args.steps, guidance_scale=args.guidance,
-    )  # fmt: skip
+        portrait = portrait_path
+    with tempfile.TemporaryDirectory(prefix="emotive-animate-") as tmp:
+        if audio is None:
+            audio = str(Path(tmp) / "speech.wav")
+            _speak(args.text, args.emotion, args.voice, args.seed, audio)
+        res = animate(
+            portrait, audio, args.out, emotion=args.emotion, text=args.text, size=args.size, seed=args.seed,
+            motion_out=args.motion_out, overwrite=args.force, progress=True, motion=args.motion,
+            model_path=args.model, num_steps=args.steps, guidance_scale=args.guidance,
+        )  # fmt: skip
     for note in res.notes:
         print(f"note: {note}")
     print(
@@ -68,3 +106,16 @@ def run(args: argparse.Namespace) -> int:
     if args.motion_out:
         print(f"wrote {args.motion_out}")
     return 0
+
+
+def _speak(text: str, emotion: str, voice: str, seed: int, out: str) -> None:
+    """The codec-LM TTS speaks ``text`` into the WAV ``out`` (16 kHz mono)."""
+    import soundfile as sf
+    import torch
+
+    from emotive.generators.speech.tts import EmotionalSpeechPipeline
+
+    pipe = EmotionalSpeechPipeline.from_pretrained()
+    sp = pipe(text, emotion=emotion, voice=voice, generator=torch.Generator().manual_seed(seed), progress=True)
+    sf.write(out, sp.waveform, sp.sample_rate, subtype="PCM_16")
+    print(f"spoke {sp.duration:.1f} s with voice {sp.voice} ({sp.emotion.label})")

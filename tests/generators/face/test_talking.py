@@ -97,3 +97,25 @@ def test_cli_animate_and_evaluate(speech_wav, tmp_path, capsys):
     )
     assert rc == 2 and "not a readable image" in capsys.readouterr().err
     assert not (tmp_path / "bad.mp4").exists()
+
+
+def test_cli_animate_speaks_text_with_the_tts(tmp_path, capsys):
+    """`emotive animate portrait.png --text ...` (no speech file): the codec-LM TTS speaks the text first; the MP4
+    carries that speech. No files at all, or a speech-less call without --text: one clear error, nothing written."""
+    import imageio.v3 as iio
+
+    from emotive.apps.cli import main
+
+    portrait = tmp_path / "face.png"
+    iio.imwrite(portrait, skimage.data.astronaut())
+    out = tmp_path / "tts.mp4"
+    rc = main(["animate", str(portrait), "--text", "Good morning to you.", "-e", "happy", "--voice", "joe",
+               "-o", str(out), "--motion", "procedural"])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert rc == 0 and out.exists() and "spoke" in printed and "voice joe (happy)" in printed
+    from emotive.evaluators.face.evaluate import read_audio_track
+
+    audio = read_audio_track(out, sr=16000)
+    assert audio is not None and len(audio) / 16000 > 0.5 and np.abs(audio).max() > 0.01
+    rc = main(["animate", "-o", str(tmp_path / "none.mp4")])
+    assert rc == 2 and "--text" in capsys.readouterr().err and not (tmp_path / "none.mp4").exists()
