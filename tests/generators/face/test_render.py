@@ -215,3 +215,14 @@ def test_black_and_white_portrait_gets_a_grey_mouth(fa):
     r = PortraitRenderer(prepare_portrait(grey.astype(np.uint8), 256, analyzer=fa))
     frame = r.render_frame(_bs(jawOpen=0.8)).astype(int)
     assert np.abs(frame - frame.mean(axis=2, keepdims=True)).max() <= 1  # no coloured cavity or tongue
+
+
+def test_small_face_in_a_large_picture_is_found_by_tiles(fa):
+    """A full-figure photo: the face is too small for the detector in the whole picture; a tiled search
+    finds it and the portrait is framed as usual (the note says so)."""
+    canvas = np.full((1600, 1600, 3), 200, np.uint8)
+    canvas[900:1412, 200:712] = skimage.data.astronaut()
+    assert fa.detect(canvas)[1] == 0  # what the tiles are for
+    p = prepare_portrait(canvas, 256, analyzer=fa)
+    assert any("tiled search" in n for n in p.notes)
+    assert abs(p.face.face_width / prepare_portrait(skimage.data.astronaut(), 256, analyzer=fa).face.face_width - 1) < 0.1
