@@ -144,13 +144,28 @@ def jaw_compensation(blendshapes: np.ndarray) -> float:
     return float(np.clip(np.exp(-z), lo, hi))
 
 
+JAW_DRIVE_KNEE = 0.6
+"""Above this, the compensated jaw drive approaches 1 smoothly instead of being clipped at 1. The cross-talk
+factor reaches 1.8-2 under a full smile or stretch, so with a hard clip every commanded jawOpen above ~0.5
+drove the same opening and the mouth stopped following the speech (fear, laughter). Measured on the five
+bench portraits (70 videos): lip-sync r per portrait +0.005 to +0.026 except luispedro (-0.009); einstein's
+two fear videos 0.11 -> 0.25 and 0.03 -> 0.30."""
+
+
+def _soft_ceiling(x: float, knee: float) -> float:
+    """Identity up to ``knee``, then an exponential approach to 1 (continuous, slope 1 at the knee)."""
+    if x <= knee:
+        return x
+    return float(1.0 - (1.0 - knee) * np.exp(-(x - knee) / (1.0 - knee)))
+
+
 def response(blendshapes: np.ndarray) -> np.ndarray:
-    """Commanded blendshapes [52] -> rig drive [52]: the jaw cross-talk correction (:func:`jaw_compensation`),
-    then the response curves of ``RESPONSE_EXPONENTS`` (each maps [0, 1] onto itself monotonically); other
-    shapes unchanged."""
+    """Commanded blendshapes [52] -> rig drive [52]: the jaw cross-talk correction (:func:`jaw_compensation`,
+    under the soft ceiling of :data:`JAW_DRIVE_KNEE`), then the response curves of ``RESPONSE_EXPONENTS``
+    (each maps [0, 1] onto itself monotonically); other shapes unchanged."""
     b = np.asarray(blendshapes, np.float32).copy()
     j = BLENDSHAPE_INDEX["jawOpen"]
-    b[j] = np.clip(b[j] * jaw_compensation(b), 0.0, 1.0)
+    b[j] = _soft_ceiling(max(0.0, float(b[j] * jaw_compensation(b))), JAW_DRIVE_KNEE)
     for name, gamma in RESPONSE_EXPONENTS.items():
         k = BLENDSHAPE_INDEX[name]
         b[k] = np.clip(b[k], 0.0, 1.0) ** gamma

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -156,7 +157,6 @@ def test_blink_read_back(renderer, fa):
     assert reads[2] > 0.35 and reads[2] > reads[1] > reads[0] - 0.02, reads
 
 
-
 def test_jaw_crosstalk_correction():
     """Spread lips make an opening read smaller, a frown's arch larger: the calibrated correction scales the jaw
     drive the other way, bounded, and leaves a plain jaw command alone."""
@@ -175,6 +175,16 @@ def test_jaw_crosstalk_correction():
     lo, hi = JAW_COMPENSATION_RANGE
     assert lo <= jaw_compensation(_bs(mouthFrownLeft=1, mouthFrownRight=1, mouthPucker=1)) <= hi
     assert response(_bs(mouthSmileLeft=1.0, mouthSmileRight=1.0))[I["jawOpen"]] == 0.0  # closed stays closed
+    # Under a full smile the drive is doubled, but a wider jaw command still opens the mouth further
+    # (a hard clip at 1 made every command above ~0.5 the same opening) and stays within [0, 1].
+    drives = [
+        response(_bs(jawOpen=j, mouthSmileLeft=1.0, mouthSmileRight=1.0))[I["jawOpen"]]
+        for j in (0.4, 0.6, 0.8, 1.0)
+    ]
+    assert all(a < b for a, b in itertools.pairwise(drives)) and drives[-1] <= 1.0
+    assert response(_bs(jawOpen=0.3))[I["jawOpen"]] == pytest.approx(
+        0.3**0.6, rel=1e-5
+    )  # plain speech unchanged
 
 
 def test_jaw_read_back_is_steadier_across_lip_shapes(renderer, fa):
@@ -225,4 +235,10 @@ def test_small_face_in_a_large_picture_is_found_by_tiles(fa):
     assert fa.detect(canvas)[1] == 0  # what the tiles are for
     p = prepare_portrait(canvas, 256, analyzer=fa)
     assert any("tiled search" in n for n in p.notes)
-    assert abs(p.face.face_width / prepare_portrait(skimage.data.astronaut(), 256, analyzer=fa).face.face_width - 1) < 0.1
+    assert (
+        abs(
+            p.face.face_width / prepare_portrait(skimage.data.astronaut(), 256, analyzer=fa).face.face_width
+            - 1
+        )
+        < 0.1
+    )
