@@ -189,7 +189,7 @@ def evaluate(
         ref_shape = None
         if portrait is not None:
             try:
-                ref_shape = fa.analyze(portrait).landmarks[:, :2]
+                ref_shape = fa.locate(portrait).landmarks[:, :2]  # a small face too (tiled search)
             except NoFaceError:
                 ref_shape = None
         for i in idx:

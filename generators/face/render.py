@@ -29,7 +29,6 @@ from emotive.conditioning.errors import EmotiveError
 from emotive.conditioning.files import atomic_output
 from emotive.evaluators.face.analysis import FaceAnalysis, FaceAnalyzer, region_indices
 from emotive.evaluators.face.blendshapes import BLENDSHAPE_INDEX
-from emotive.evaluators.face.errors import FaceTooSmallError, NoFaceError
 from emotive.evaluators.face.images import load_image
 from emotive.generators.face.motion import FaceMotion
 from emotive.generators.face.rig import LOWER_INNER, UPPER_INNER, PortraitRig, _lid_split, response
@@ -95,25 +94,8 @@ def prepare_portrait(
     try:
         what = f"'{Path(src).name}'" if isinstance(src, str | os.PathLike) else "the portrait"
         h, w = img.shape[:2]
-        try:
-            face = fa.analyze(img, what=what)
-            fa.require_confident_face(img, what=what)  # not a colour wheel MediaPipe mistook for a face
-            x0, y0, x1, y1 = face.bbox
-            notes = face.notes
-        except NoFaceError:
-            # A full-figure photo: the face is too small for the detector in the whole picture.
-            boxes = fa.find_small_faces(img)
-            if not boxes:
-                raise
-            x0, y0, x1, y1 = boxes[0]
-            if x1 - x0 < fa.min_face_px:
-                raise FaceTooSmallError(
-                    f"The face in {what} is only {x1 - x0:.0f} px wide ({w}x{h} image); at least "
-                    f"{fa.min_face_px:.0f} px is needed. Use a closer or higher-resolution photo."
-                ) from None
-            notes = ("the face is small in the picture; found by a tiled search",)
-            if len(boxes) > 1:
-                notes += (f"{len(boxes)} faces found; using the largest",)
+        face = fa.locate(img, what=what)
+        x0, y0, x1, y1 = face.bbox
         side = round(max(x1 - x0, y1 - y0) * framing)
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 - 0.05 * (y1 - y0)
         # Inside the image where it is large enough; centred on the face (and padded) where it is not.
@@ -126,7 +108,7 @@ def prepare_portrait(
     finally:
         if own:
             fa.close()
-    return Portrait(crop, face2, (X, Y, side, max(h, w)), notes)
+    return Portrait(crop, face2, (X, Y, side, max(h, w)), face.notes)
 
 
 def _padded_crop(img: np.ndarray, x: int, y: int, side: int) -> np.ndarray:
