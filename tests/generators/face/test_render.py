@@ -242,3 +242,15 @@ def test_small_face_in_a_large_picture_is_found_by_tiles(fa):
         )
         < 0.1
     )
+
+
+@pytest.mark.parametrize("name", ["cell.png", "motorcycle_right.png"])
+def test_tiled_search_does_not_invent_faces(name):
+    """The tiles give the detector many chances: a micrograph and a motorcycle each gave a 'face' on one tile
+    at the portrait confidence; a face found only on tiles must be confirmed on its own crop."""
+    from pathlib import Path
+
+    from emotive.evaluators.face.errors import NoFaceError
+
+    with pytest.raises(NoFaceError):
+        prepare_portrait(Path(skimage.data.__file__).parent / name, 256)
