@@ -82,7 +82,9 @@ def prepare_portrait(
     framing: float = FRAMING,
     analyzer: FaceAnalyzer | None = None,
 ) -> Portrait:
-    """Load, analyse, crop a square around the face (kept inside the image) and resize to ``size``.
+    """Load, analyse, crop a square around the face and resize to ``size``. The square is kept inside the
+    picture when it fits and padded (:func:`_padded_crop`) when the photo is cropped tighter than the framing;
+    a small face in a large picture is found by :meth:`FaceAnalyzer.locate`'s tiled search.
 
     Raises the face-analysis errors (no face, too small, cut off, not an image).
     """
