@@ -53,6 +53,20 @@ ASTRONAUT = _astronaut_path()
 """The default portrait: scikit-image's astronaut photo (Eileen Collins, NASA, public domain)."""
 
 
+def _grace_hopper_path() -> Path | None:
+    try:
+        import matplotlib.cbook
+
+        p = Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    except Exception:  # matplotlib without its sample data
+        return None
+    return p if p.is_file() else None
+
+
+GRACE_HOPPER = _grace_hopper_path()
+"""A second example portrait: matplotlib's Grace Hopper photo (US Navy, public domain; glasses, a cap)."""
+
+
 def available() -> bool:
     """The face generator and evaluator import (mediapipe present) and the default portrait exists."""
     mods = ("emotive.generators.face.talking", "emotive.evaluators.face.evaluate", "mediapipe")
@@ -228,6 +242,9 @@ def build(panel: EmotionPanel) -> None:
                         [str(ASTRONAUT), str(SHORT_WAV), "", first_voice, 512, False, 1]]
             labels = ["astronaut, 10 s of speech (four sentences), 256 px, every frame checked",
                       "astronaut, 3 s of speech, 512 px, every 5th frame checked"]
+            if GRACE_HOPPER is not None:
+                examples.append([str(GRACE_HOPPER), str(SHORT_WAV), "", first_voice, 256, True, 3])
+                labels.append("Grace Hopper (matplotlib's sample photo), 3 s of speech, 256 px, every frame checked")
             if with_tts:
                 examples.append([str(ASTRONAUT), None, TTS_EXAMPLE, first_voice, 256, True, 2])
                 labels.append(f"astronaut, typed text spoken by the TTS: \u201c{TTS_EXAMPLE}\u201d")
