@@ -201,20 +201,22 @@ def _no_face(what: str) -> NoFaceError:
     )
 
 
-def _around_origin(img: np.ndarray, box: tuple[float, float, float, float]) -> tuple[int, int]:
-    x0, y0, x1, y1 = box
-    half = max(x1 - x0, y1 - y0)
-    return max(0, int((x0 + x1) / 2 - half)), max(0, int((y0 + y1) / 2 - half))
-
-
-def _around(img: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
-    """A crop twice the size of a face box, centred on it and kept inside the picture."""
+def _around(img: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, int, int]:
+    """A crop twice the size of a face box, centred on it and kept inside the picture, and its origin (x, y)."""
     h, w = img.shape[:2]
     x0, y0, x1, y1 = box
     half = max(x1 - x0, y1 - y0)
-    X0, Y0 = _around_origin(img, box)
-    X1, Y1 = min(w, int((x0 + x1) / 2 + half) + 1), min(h, int((y0 + y1) / 2 + half) + 1)
-    return np.ascontiguousarray(img[Y0:Y1, X0:X1])
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    X0, Y0 = max(0, int(cx - half)), max(0, int(cy - half))
+    X1, Y1 = min(w, int(cx + half) + 1), min(h, int(cy + half) + 1)
+    return np.ascontiguousarray(img[Y0:Y1, X0:X1]), X0, Y0
+
+
+def _too_small(what: str, width: float, size: tuple[int, int], min_px: float) -> FaceTooSmallError:
+    return FaceTooSmallError(
+        f"The face in {what} is only {width:.0f} px wide ({size[0]}x{size[1]} image); at least {min_px:.0f} px "
+        "is needed. Use a closer or higher-resolution photo."
+    )
 
 
 class FaceAnalyzer:
@@ -353,7 +355,7 @@ class FaceAnalyzer:
                     if n:
                         x0, y0, x1, y1 = face.bbox
                         box = (x0 + x, y0 + y, x1 + x, y1 + y)
-                        if self._confirm.detect(_around(img, box))[1]:
+                        if self._confirm.detect(_around(img, box)[0])[1]:
                             boxes.append(box)
         boxes.sort(key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
         kept: list[tuple[float, float, float, float]] = []
@@ -382,12 +384,9 @@ class FaceAnalyzer:
         h, w = img.shape[:2]
         x0, _, x1, _ = boxes[0]
         if x1 - x0 < self.min_face_px:
-            raise FaceTooSmallError(
-                f"The face in {what} is only {x1 - x0:.0f} px wide ({w}x{h} image); at least "
-                f"{self.min_face_px:.0f} px is needed. Use a closer or higher-resolution photo."
-            )
-        X0, Y0 = _around_origin(img, boxes[0])
-        face = self.analyze(_around(img, boxes[0]), what=what)
+            raise _too_small(what, x1 - x0, (w, h), self.min_face_px)
+        crop, X0, Y0 = _around(img, boxes[0])
+        face = self.analyze(crop, what=what)
         pts = face.landmarks.copy()
         pts[:, 0] += X0
         pts[:, 1] += Y0
@@ -412,11 +411,7 @@ class FaceAnalyzer:
             raise _no_face(what)
         fw = face.face_width
         if fw < self.min_face_px:
-            w, h = face.image_size
-            raise FaceTooSmallError(
-                f"The face in {what} is only {fw:.0f} px wide ({w}x{h} image); at least {self.min_face_px:.0f} px "
-                "is needed. Use a closer or higher-resolution photo."
-            )
+            raise _too_small(what, fw, face.image_size, self.min_face_px)
         oval = face.landmarks[list(region_indices()["face_oval"]), :2]
         w, h = face.image_size
         outside = np.mean((oval[:, 0] < 0) | (oval[:, 0] > w - 1) | (oval[:, 1] < 0) | (oval[:, 1] > h - 1))
