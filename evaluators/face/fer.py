@@ -262,27 +262,49 @@ def preprocess(grey_faces: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(a / 255.0 * 2.0 - 1.0)[:, None]
 
 
-def face_crop(image: np.ndarray, landmarks: np.ndarray, margin: float = CROP_MARGIN) -> np.ndarray:
-    """Square grey 64x64 uint8 crop around a face.
+EYE_CORNERS = ((33, 133), (362, 263))
+"""MediaPipe eye-corner indices (subject's right eye, left eye): their centres define the face's roll."""
+
+
+def face_roll(landmarks: np.ndarray) -> float:
+    """In-plane roll (degrees, image coordinates) of the line from the subject's right eye to the left eye;
+    0 for other landmark sets than MediaPipe's 468/478."""
+    xy = np.asarray(landmarks)[:, :2]
+    if len(xy) < 468:
+        return 0.0
+    right, left = (xy[list(pair)].mean(axis=0) for pair in EYE_CORNERS)
+    return float(np.degrees(np.arctan2(left[1] - right[1], left[0] - right[0])))
+
+
+def face_crop(
+    image: np.ndarray, landmarks: np.ndarray, margin: float = CROP_MARGIN, upright: bool = True
+) -> np.ndarray:
+    """Square grey 64x64 uint8 crop around a face, rotated so that the eyes are level.
 
     Args:
         image: RGB uint8 [H, W, 3].
         landmarks: [N, >=2] pixel coordinates of the face (MediaPipe's 478 points).
         margin: added on each side as a fraction of the landmark box's larger side.
+        upright: undo the face's in-plane roll (:func:`face_roll`) in the same resampling. FER2013's faces are
+            mostly upright; without this, rotating a photo by 10-20 degrees changed the recogniser's answer
+            (mahotas's luispedro.jpg: neutral 0.80 upright, sad 0.38 at 20 degrees; aligned: neutral 0.84-0.90).
     Returns:
         uint8 [64, 64]; areas outside the image are filled by edge replication.
     """
     import cv2
 
-    xy = np.asarray(landmarks)[:, :2]
-    x0, y0 = xy.min(axis=0)
-    x1, y1 = xy.max(axis=0)
+    xy = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    a = math.radians(face_roll(xy)) if upright else 0.0
+    rot = np.array([[math.cos(a), math.sin(a)], [-math.sin(a), math.cos(a)]])  # image -> upright face frame
+    q = xy @ rot.T
+    (x0, y0), (x1, y1) = q.min(axis=0), q.max(axis=0)
     side = max(x1 - x0, y1 - y0) * (1 + 2 * margin)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
     grey = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
-    # Affine map of the square onto 64x64 (sub-pixel exact, replicates borders).
+    # One affine map: rotate into the face frame, then scale the square onto 64x64 (sub-pixel exact).
     s = INPUT_SIZE / side
-    m = np.array([[s, 0, INPUT_SIZE / 2 - s * cx], [0, s, INPUT_SIZE / 2 - s * cy]], dtype=np.float64)
+    lin = s * rot
+    m = np.concatenate([lin, (INPUT_SIZE / 2 - s * centre)[:, None]], axis=1)
     return cv2.warpAffine(
         grey, m, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
     )

@@ -158,6 +158,27 @@ def test_grace_hopper_is_neutral():
     assert FER2013_LABELS[int(p.argmax())] == "neutral"
 
 
+def test_crop_undoes_in_plane_roll(astronaut_crop):
+    """Rotating the photo by 20 degrees about the face leaves the upright crop (nearly) unchanged; the old
+    axis-aligned crop changes a lot, and the recogniser's answer with it (see ``face_crop``)."""
+    import cv2
+
+    from emotive.evaluators.face.analysis import analyze_face
+    from emotive.evaluators.face.fer import face_roll
+
+    img = skimage.data.astronaut()
+    lm = analyze_face(img).landmarks[:, :2]
+    c = lm.mean(axis=0)
+    m = cv2.getRotationMatrix2D((float(c[0]), float(c[1])), 20.0, 1.0)
+    rotated = cv2.warpAffine(img, m, (img.shape[1], img.shape[0]), borderMode=cv2.BORDER_REPLICATE)
+    lm_r = np.c_[lm, np.ones(len(lm))] @ m.T
+    assert face_roll(lm_r) == pytest.approx(face_roll(lm) - 20.0, abs=1e-6)
+    diff = lambda a, b: float(np.abs(a.astype(float) - b.astype(float)).mean())  # noqa: E731
+    assert diff(face_crop(rotated, lm_r), face_crop(img, lm)) < 4.0
+    assert diff(face_crop(rotated, lm_r, upright=False), face_crop(img, lm, upright=False)) > 12.0
+    assert np.array_equal(face_crop(img, lm), astronaut_crop)
+
+
 def test_non_faces_are_not_confident_happy():
     """Textures (skimage brick, grass) are not faces: the recogniser must not be sure they smile."""
     import cv2
