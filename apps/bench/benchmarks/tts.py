@@ -201,15 +201,20 @@ def _bench_tts(ctx: BenchContext, res: BenchResult, rows: list[dict], ser) -> No
             gen_rows.append(rec)
     wer, _ = error_rates(refs, hyps)
     # the corpus's own WER on the same sentences (the prosody-engine teacher, same voices)
-    crefs, chyps, c_emo = [], [], []
+    # ... and the same clips through the codec alone (encode + decode): the ceiling of any LM on this codec
+    crefs, chyps, c_emo, rhyps, cvoices = [], [], [], [], []
     texts = {t for _, t in sents}
     for r in [r for r in test if r["text"] in texts][: (8 if ctx.quick else 48)]:
         x = read_audio(r["wav"], 16000)
         crefs.append(r["text"])
+        cvoices.append(r["speaker"])
         chyps.append(transcribe(x, 16000))
+        rhyps.append(transcribe(pipe.codec.resynthesize(x, 16000), pipe.sample_rate))
         if not isinstance(ser, str):
             c_emo.append(_ser_label(ser, x, 16000)[0] == Emotion.from_dict(r["emotion"]).label)
     cwer, _ = error_rates(crefs, chyps)
+    rwer, _ = error_rates(crefs, rhyps)
+    res.figures["corpus_codec_wer"] = rwer
     res.figures.update({"tts_wer": wer, "corpus_wer": cwer, "tts_wer_ratio": wer / max(cwer, 1e-3),
                         "tts_rtf": t_proc / max(t_audio, 1e-6), "tts_n": len(gen_rows),
                         "voice_id_acc": float(np.mean([g["voice"] == g["voice_pred"] for g in gen_rows]))})
@@ -228,7 +233,16 @@ def _bench_tts(ctx: BenchContext, res: BenchResult, rows: list[dict], ser) -> No
     res.table("Codec-LM vs the corpus teacher (prosody engine on the plain voices), same test sentences",
               ["system", "WER", "emotion acc"],
               [["codec-LM", f"{wer:.1%}", f"{res.figures.get('tts_emotion_acc', float('nan')):.1%}"],
-               ["corpus (prosody engine)", f"{cwer:.1%}", f"{res.figures.get('corpus_emotion_acc', float('nan')):.1%}"]])
+               ["corpus (prosody engine)", f"{cwer:.1%}", f"{res.figures.get('corpus_emotion_acc', float('nan')):.1%}"],
+               ["corpus through the codec (encode + decode, no LM)", f"{rwer:.1%}", "-"]])
+    by_voice = []
+    for v in voices:
+        g = [k for k, rec in enumerate(gen_rows) if rec["voice"] == v]
+        c = [k for k, cv in enumerate(cvoices) if cv == v]
+        w = lambda rs, hs, ks: f"{error_rates([rs[k] for k in ks], [hs[k] for k in ks])[0]:.1%}" if ks else "-"  # noqa: E731
+        by_voice.append([v, len(g), w(refs, hyps, g), len(c), w(crefs, chyps, c), w(crefs, rhyps, c)])
+    res.table("WER per voice (Whisper tiny.en)", ["voice", "generated", "codec-LM", "corpus clips", "corpus",
+                                                   "corpus through the codec"], by_voice)
     # continuous control: 5 arousal levels -> mean F0 and energy must rise (Spearman)
     levels = np.linspace(-0.8, 0.8, 5)
     rf, re_ = [], []
