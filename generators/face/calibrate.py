@@ -98,7 +98,8 @@ def measure(names=CALIBRATED, portraits=None, size: int = 256, level: float = LE
 def calibrate_gains(rounds: int = 3, size: int = 256, path: Path | None = None) -> dict:
     """Fit per-shape gains (see module docstring) and write ``rig_gains.json``; returns its content."""
     path = path or Path(rig.__file__).with_name("rig_gains.json")
-    previous_crosstalk = json.loads(path.read_text()).get("jaw_crosstalk") if path.exists() else None
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    previous_crosstalk = previous.get("jaw_crosstalk")
     gains: dict[str, float] = {n: 1.0 for n in CALIBRATED if n not in MEDIAPIPE_MISSING}
     response: dict[str, float] = {}
 
@@ -134,6 +135,8 @@ def calibrate_gains(rounds: int = 3, size: int = 256, path: Path | None = None) 
     }
     if previous_crosstalk:  # measured separately (calibrate_jaw_crosstalk); kept across a gain refit
         doc["jaw_crosstalk"] = previous_crosstalk
+        if "jaw_crosstalk_levels" in previous:
+            doc["jaw_crosstalk_levels"] = previous["jaw_crosstalk_levels"]
     path.write_text(json.dumps(doc, indent=1) + "\n")
     rig.calibrated_gains.cache_clear()
     return doc
@@ -144,27 +147,31 @@ JAW_CROSSTALK_SHAPES = (
     "mouthPucker", "mouthFunnel", "mouthShrugLower", "mouthShrugUpper", "mouthRollLower", "mouthRollUpper",
 )  # fmt: skip
 """Lip shapes whose effect on the re-read jawOpen is measured (Left/Right pairs together)."""
-JAW_LEVELS = (0.15, 0.3)
-"""Jaw openings (speech range) at which the cross-talk is measured."""
+JAW_LEVELS = (0.15, 0.3, 0.5, 0.7)
+"""Jaw openings at which the cross-talk is measured; the rig interpolates between them (:func:`rig.crosstalk_at`).
+The effect shrinks as the mouth opens (2026-11-22, astronaut + Grace Hopper, per side: mouthSmile -0.90 / -0.61 /
+-0.42 / -0.37, mouthFrown 0.67 / 0.40 / 0.25 / 0.12, mouthStretch -0.31 / -0.31 / -0.33 / -0.22), so the first
+calibration's single value (the mean at 0.15 and 0.3) over-corrected wide openings: under fear's full lip stretch the
+drive sat in the soft ceiling and the mouth stopped following the speech."""
 
 
-def measure_jaw_crosstalk(portraits=None, size: int = 256, level: float = LEVEL) -> dict[str, float]:
-    """Log change of the re-read jawOpen per unit of each lip shape, at speech-range jaw openings.
+def measure_jaw_crosstalk(portraits=None, size: int = 256, level: float = LEVEL) -> dict[str, list[float]]:
+    """Log change of the re-read jawOpen per unit of each lip shape, at each jaw opening of :data:`JAW_LEVELS`.
 
-    For each portrait and jaw level j in :data:`JAW_LEVELS`: x = ln(read(jaw j + shape at ``level``) /
-    read(jaw j alone)) / ``level``, averaged; reads below 0.02 are floored there. Left/Right pairs are
-    commanded together and each side gets half of the coefficient. Measured with no cross-talk correction.
+    For each portrait and jaw level j: x = ln(read(jaw j + shape at ``level``) / read(jaw j alone)) / ``level``,
+    averaged over portraits; reads below 0.02 are floored there. Left/Right pairs are commanded together and each
+    side gets half of the coefficient. Measured with no cross-talk correction. Returns {shape: [x per level]}.
     """
     portraits = portraits if portraits is not None else default_portraits()
     j = BLENDSHAPE_INDEX["jawOpen"]
-    logs: dict[str, list[float]] = {n: [] for n in JAW_CROSSTALK_SHAPES}
+    logs: dict[str, list[list[float]]] = {n: [[] for _ in JAW_LEVELS] for n in JAW_CROSSTALK_SHAPES}
     rig.calibrated_jaw_crosstalk.cache_clear()
     rig.calibrated_jaw_crosstalk().clear()  # the cached mapping, emptied: measure the bare rig
     try:
         with FaceAnalyzer(min_face_px=32) as fa:
             for src in portraits:
                 r = PortraitRenderer(prepare_portrait(src, size, analyzer=fa))
-                for jl in JAW_LEVELS:
+                for li, jl in enumerate(JAW_LEVELS):
                     b0 = np.zeros(52, np.float32)
                     b0[j] = jl
                     base = max(float(fa.analyze(r.render_frame(b0)).blendshapes[j]), 0.02)
@@ -174,26 +181,28 @@ def measure_jaw_crosstalk(portraits=None, size: int = 256, level: float = LEVEL)
                             if n + side in BLENDSHAPE_INDEX:
                                 b[BLENDSHAPE_INDEX[n + side]] = level
                         read = max(float(fa.analyze(r.render_frame(b)).blendshapes[j]), 0.02)
-                        logs[n].append(float(np.log(read / base)) / level)
+                        logs[n][li].append(float(np.log(read / base)) / level)
     finally:
         rig.calibrated_jaw_crosstalk.cache_clear()
-    out: dict[str, float] = {}
-    for n, v in logs.items():
+    out: dict[str, list[float]] = {}
+    for n, per_level in logs.items():
         sides = [n + s for s in ("Left", "Right") if n + s in BLENDSHAPE_INDEX]
         for k in sides or [n]:
-            out[k] = round(float(np.mean(v)) / len(sides or [n]), 3)
+            out[k] = [round(float(np.mean(v)) / len(sides or [n]), 3) for v in per_level]
     return out
 
 
-def calibrate_jaw_crosstalk(size: int = 256, path: Path | None = None) -> dict[str, float]:
-    """Measure :func:`measure_jaw_crosstalk` and store it under ``jaw_crosstalk`` in ``rig_gains.json``
-    (the gains are kept)."""
+def calibrate_jaw_crosstalk(size: int = 256, path: Path | None = None) -> dict[str, list[float]]:
+    """Measure :func:`measure_jaw_crosstalk` and store it under ``jaw_crosstalk`` (and its levels under
+    ``jaw_crosstalk_levels``) in ``rig_gains.json`` (the gains are kept)."""
     path = path or Path(rig.__file__).with_name("rig_gains.json")
     xt = measure_jaw_crosstalk(size=size)
     doc = json.loads(path.read_text()) if path.exists() else {}
     doc["jaw_crosstalk"] = xt
+    doc["jaw_crosstalk_levels"] = list(JAW_LEVELS)
     path.write_text(json.dumps(doc, indent=1) + "\n")
     rig.calibrated_jaw_crosstalk.cache_clear()
+    rig.jaw_crosstalk_levels.cache_clear()
     return xt
 
 

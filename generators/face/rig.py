@@ -117,9 +117,34 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def calibrated_jaw_crosstalk() -> dict[str, float]:
-    """Per-shape jaw cross-talk coefficients measured by ``calibrate.calibrate_jaw_crosstalk`` ({} if none)."""
-    return _rig_gains_section("jaw_crosstalk")
+def calibrated_jaw_crosstalk() -> dict[str, float | list[float]]:
+    """Per-shape jaw cross-talk coefficients measured by ``calibrate.calibrate_jaw_crosstalk`` ({} if none): one
+    value per jaw level of :func:`jaw_crosstalk_levels` (or one value for all levels, the first format)."""
+    try:
+        text = resources.files("emotive.generators.face").joinpath("rig_gains.json").read_text()
+    except (FileNotFoundError, OSError):
+        return {}
+    raw = json.loads(text).get("jaw_crosstalk", {})
+    return {k: [float(x) for x in v] if isinstance(v, list) else float(v) for k, v in raw.items()}
+
+
+@lru_cache(maxsize=1)
+def jaw_crosstalk_levels() -> tuple[float, ...]:
+    """The commanded jaw openings at which the cross-talk coefficients were measured (() for scalars)."""
+    try:
+        text = resources.files("emotive.generators.face").joinpath("rig_gains.json").read_text()
+    except (FileNotFoundError, OSError):
+        return ()
+    return tuple(float(x) for x in json.loads(text).get("jaw_crosstalk_levels", []))
+
+
+def crosstalk_at(name: str, jaw: float) -> float:
+    """Cross-talk coefficient of lip shape ``name`` at a commanded jaw opening (linear in the jaw between the
+    measured levels, held beyond them); 0 for shapes not measured."""
+    v = calibrated_jaw_crosstalk().get(name, 0.0)
+    if isinstance(v, list):
+        return float(np.interp(jaw, jaw_crosstalk_levels(), v))
+    return float(v)
 
 
 JAW_COMPENSATION_RANGE = (0.5, 2.0)
@@ -139,7 +164,8 @@ def jaw_compensation(blendshapes: np.ndarray) -> float:
     xt = calibrated_jaw_crosstalk()
     if not xt:
         return 1.0
-    z = sum(x * float(blendshapes[BLENDSHAPE_INDEX[k]]) for k, x in xt.items())
+    jaw = float(blendshapes[BLENDSHAPE_INDEX["jawOpen"]])
+    z = sum(crosstalk_at(k, jaw) * float(blendshapes[BLENDSHAPE_INDEX[k]]) for k in xt)
     lo, hi = JAW_COMPENSATION_RANGE
     return float(np.clip(np.exp(-z), lo, hi))
 

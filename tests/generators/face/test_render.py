@@ -162,12 +162,12 @@ def test_jaw_crosstalk_correction():
     drive the other way, bounded, and leaves a plain jaw command alone."""
     from emotive.generators.face.rig import (
         JAW_COMPENSATION_RANGE,
-        calibrated_jaw_crosstalk,
+        crosstalk_at,
         jaw_compensation,
         response,
     )
 
-    assert calibrated_jaw_crosstalk()["mouthSmileLeft"] < 0 < calibrated_jaw_crosstalk()["mouthFrownLeft"]
+    assert crosstalk_at("mouthSmileLeft", 0.3) < 0 < crosstalk_at("mouthFrownLeft", 0.3)
     assert jaw_compensation(_bs(jawOpen=0.3)) == 1.0
     smile = jaw_compensation(_bs(jawOpen=0.3, mouthSmileLeft=0.5, mouthSmileRight=0.5))
     frown = jaw_compensation(_bs(jawOpen=0.3, mouthFrownLeft=0.5, mouthFrownRight=0.5))
@@ -185,6 +185,23 @@ def test_jaw_crosstalk_correction():
     assert response(_bs(jawOpen=0.3))[I["jawOpen"]] == pytest.approx(
         0.3**0.6, rel=1e-5
     )  # plain speech unchanged
+
+
+def test_jaw_crosstalk_depends_on_the_opening():
+    """Lip shapes change the reading of a small opening more than of a wide one (measured at four jaw levels):
+    the correction fades as the jaw opens, so a wide fearful or laughing mouth is not pushed into the ceiling."""
+    from emotive.generators.face.rig import crosstalk_at, jaw_compensation, jaw_crosstalk_levels
+
+    levels = jaw_crosstalk_levels()
+    assert len(levels) >= 3 and levels[0] < 0.2 and levels[-1] > 0.6
+    for name in ("mouthSmileLeft", "mouthFrownLeft"):
+        assert abs(crosstalk_at(name, levels[-1])) < 0.6 * abs(crosstalk_at(name, levels[0]))
+    mid = (levels[0] + levels[1]) / 2  # between measured levels: interpolated
+    assert crosstalk_at("mouthSmileLeft", mid) == pytest.approx(
+        (crosstalk_at("mouthSmileLeft", levels[0]) + crosstalk_at("mouthSmileLeft", levels[1])) / 2
+    )
+    stretch = {"mouthStretchLeft": 1.0, "mouthStretchRight": 1.0}
+    assert 1.0 < jaw_compensation(_bs(jawOpen=0.7, **stretch)) < jaw_compensation(_bs(jawOpen=0.15, **stretch))
 
 
 def test_jaw_read_back_is_steadier_across_lip_shapes(renderer, fa):
