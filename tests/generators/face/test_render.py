@@ -271,3 +271,19 @@ def test_tiled_search_does_not_invent_faces(name):
 
     with pytest.raises(NoFaceError):
         prepare_portrait(Path(skimage.data.__file__).parent / name, 256)
+
+
+def test_pose_notes_tell_what_to_expect(fa):
+    """A head tilted up or turned far, or a tiny face, gets a plain-language note; a frontal portrait gets none."""
+    from types import SimpleNamespace
+
+    from emotive.generators.face.render import pose_notes
+
+    assert prepare_portrait(skimage.data.astronaut(), 256, analyzer=fa).notes == ()
+    up = pose_notes(SimpleNamespace(pose=(-24.0, 14.0, -18.0)), 240, 256)
+    assert len(up) == 1 and "tilted up about 24 degrees" in up[0]
+    down_turned = pose_notes(SimpleNamespace(pose=(20.0, 40.0, 0.0)), 240, 256)
+    assert "tilted down" in down_turned[0] and "turned about 40 degrees" in down_turned[1]
+    small = pose_notes(SimpleNamespace(pose=(0.0, 0.0, 0.0)), 64, 256)
+    assert len(small) == 1 and "enlarged 4.0x" in small[0]
+    assert pose_notes(SimpleNamespace(pose=(-9.0, -22.0, 7.0)), 551, 256) == ()  # luispedro.jpg's three-quarter view
