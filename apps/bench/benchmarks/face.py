@@ -189,7 +189,7 @@ def bench_face(ctx: BenchContext) -> BenchResult:
         per_portrait: dict[str, dict[str, list]] = {p: {n: [[], []] for n in HONESTY} for p in portraits}
         lips, lags, drift, curves, cmd_lips = [], [], [], [], []
         by_portrait: dict[str, dict[str, list]] = {
-            p: {"fer": [], "lip": [], "lag": [], "drift": []} for p in portraits
+            p: {"fer": [], "lip": [], "lag": [], "drift": [], "id_frames": []} for p in portraits
         }
         # Speech: espeak-ng (a voice outside the corpus) with every emotion, and the corpus's held-out test
         # sentences, each spoken with the emotion that is requested of the face.
@@ -235,6 +235,8 @@ def bench_face(ctx: BenchContext) -> BenchResult:
                     curves.append([np.nan if c is None else c for c in v.figures["lipsync_curve"]])
                 if v.figures.get("lipsync_cmd_r") is not None:
                     cmd_lips.append((v.figures["lipsync_cmd_r"], v.figures["lipsync_cmd_lag"]))
+                if emo == "neutral":
+                    by_portrait[pname]["id_frames"].append(v.figures.get("identity_frames", 0))
                 if emo == "neutral" and v.figures.get("identity_drift_max_pct") is not None:
                     drift.append(v.figures["identity_drift_max_pct"])
                     by_portrait[pname]["drift"].append(v.figures["identity_drift_max_pct"])
@@ -289,9 +291,11 @@ def bench_face(ctx: BenchContext) -> BenchResult:
             res.figures[f"lipsync_r_mean_{pname}"] = float(np.mean(d["lip"])) if d["lip"] else None
         res.table(
             "Per portrait",
-            ["portrait", "FER accuracy", "lip r mean", "worst lag", "identity drift max %"],
+            ["portrait", "FER accuracy", "lip r mean", "worst lag", "identity drift max %",
+             "closed-mouth frames (neutral videos)"],
             [[pn, f"{np.mean(d['fer']):.2f}", f"{np.mean(d['lip']):.3f}" if d["lip"] else "-",
-              f"{max(d['lag'])}" if d["lag"] else "-", f"{max(d['drift']):.2f}" if d["drift"] else "-"]
+              f"{max(d['lag'])}" if d["lag"] else "-", f"{max(d['drift']):.2f}" if d["drift"] else "-",
+              str(sum(d["id_frames"]))]
              for pn, d in by_portrait.items()],
         )  # fmt: skip
         res.table(

@@ -63,6 +63,22 @@ def test_still_astronaut_video(tmp_path):
     assert v.figures["identity_drift_max_pct"] < 1.0  # a still photo keeps its shape (H.264 noise only)
     assert v.figures["corr_jawOpen"] is None  # a constant command has no correlation
     assert read_motion_curves(motion)["jawOpen"].shape == (20,)
+    assert v.figures["identity_frames"] == 20
+
+
+def test_identity_uses_the_commanded_closure(tmp_path):
+    """With the motion given, the closed-mouth frames are the ones commanded closed (MediaPipe reads some closed
+    mouths well above 0.1); without it, the re-read jaw decides (a still, closed-mouth photo: every frame)."""
+    import cv2
+
+    img = cv2.resize(skimage.data.astronaut()[20:320, 100:400], (256, 256))
+    _write(tmp_path / "still.mp4", [img] * 20)
+    motion = tmp_path / "m.csv"
+    motion.write_text("frame,time,jawOpen\n" + "".join(f"{i},{i / 25:.2f},{0.0 if i < 7 else 0.4}\n" for i in range(20)))
+    with_motion = evaluate(tmp_path / "still.mp4", motion=motion, portrait=img)
+    without = evaluate(tmp_path / "still.mp4", portrait=img)
+    assert with_motion.figures["identity_frames"] == 7
+    assert without.figures["identity_frames"] == 20
 
 
 def test_bad_videos(tmp_path):
