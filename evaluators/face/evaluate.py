@@ -234,9 +234,9 @@ def evaluate(
         figures["lipsync_r"], figures["lipsync_lag"] = r, lag
         figures["lipsync_curve"] = [None if np.isnan(v) else float(v) for v in lip_sync_curve(jaw_curve, e)]
 
+    cmd = read_motion_curves(motion) if motion is not None else None
     # Rig honesty.
-    if motion is not None:
-        cmd = read_motion_curves(motion)
+    if cmd is not None:
         if audio is not None and "jawOpen" in cmd and len(cmd["jawOpen"]) >= len(frames) > 10:
             # The motion's own timing (commanded jawOpen vs the sound, no rig and no re-reading): tells a
             # motion model that lags from a rendering/re-reading that blurs the timing.
@@ -262,7 +262,7 @@ def evaluate(
     r_idx = list(region_indices()["face_oval"]) + list(RIGID)
     ref = ref_shape if ref_shape is not None else shapes[0][1]
     width = float(np.ptp(ref[:, 0]))
-    cmd_jaw = read_motion_curves(motion).get("jawOpen") if motion is not None else None
+    cmd_jaw = cmd.get("jawOpen") if cmd is not None else None
 
     def closed(i: int, read_jaw: float) -> bool:
         if cmd_jaw is not None and i < len(cmd_jaw):

@@ -92,13 +92,17 @@ BASE_GAINS: dict[str, float] = {
 }  # fmt: skip
 
 
-def _rig_gains_section(key: str) -> dict[str, float]:
-    """One section of the shipped ``rig_gains.json`` as floats ({} when the file or section is missing)."""
+def _rig_gains_doc() -> dict:
+    """The shipped ``rig_gains.json`` ({} when it is missing)."""
     try:
-        text = resources.files("emotive.generators.face").joinpath("rig_gains.json").read_text()
+        return json.loads(resources.files("emotive.generators.face").joinpath("rig_gains.json").read_text())
     except (FileNotFoundError, OSError):
         return {}
-    return {k: float(v) for k, v in json.loads(text).get(key, {}).items()}
+
+
+def _rig_gains_section(key: str) -> dict[str, float]:
+    """One section of the shipped ``rig_gains.json`` as floats ({} when the file or section is missing)."""
+    return {k: float(v) for k, v in _rig_gains_doc().get(key, {}).items()}
 
 
 @lru_cache(maxsize=1)
@@ -120,22 +124,14 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 def calibrated_jaw_crosstalk() -> dict[str, float | list[float]]:
     """Per-shape jaw cross-talk coefficients measured by ``calibrate.calibrate_jaw_crosstalk`` ({} if none): one
     value per jaw level of :func:`jaw_crosstalk_levels` (or one value for all levels, the first format)."""
-    try:
-        text = resources.files("emotive.generators.face").joinpath("rig_gains.json").read_text()
-    except (FileNotFoundError, OSError):
-        return {}
-    raw = json.loads(text).get("jaw_crosstalk", {})
+    raw = _rig_gains_doc().get("jaw_crosstalk", {})
     return {k: [float(x) for x in v] if isinstance(v, list) else float(v) for k, v in raw.items()}
 
 
 @lru_cache(maxsize=1)
 def jaw_crosstalk_levels() -> tuple[float, ...]:
     """The commanded jaw openings at which the cross-talk coefficients were measured (() for scalars)."""
-    try:
-        text = resources.files("emotive.generators.face").joinpath("rig_gains.json").read_text()
-    except (FileNotFoundError, OSError):
-        return ()
-    return tuple(float(x) for x in json.loads(text).get("jaw_crosstalk_levels", []))
+    return tuple(float(x) for x in _rig_gains_doc().get("jaw_crosstalk_levels", []))
 
 
 def crosstalk_at(name: str, jaw: float) -> float:
