@@ -129,14 +129,14 @@ def pose_notes(face: FaceAnalysis, side: int, size: int) -> tuple[str, ...]:
     pitch, yaw, _ = face.pose
     if abs(pitch) > POSE_NOTE_DEG["pitch"]:
         way = "down" if pitch > 0 else "up"
-        notes.append(f"The head is tilted {way} about {abs(pitch):.0f} degrees: mouth and brow movements are "
+        notes.append(f"the head is tilted {way} about {abs(pitch):.0f} degrees: mouth and brow movements are "
                      "animated as if the face looked at the camera and may look and read weaker; a photo "
                      "facing the camera works best.")  # fmt: skip
     if abs(yaw) > POSE_NOTE_DEG["yaw"]:
-        notes.append(f"The head is turned about {abs(yaw):.0f} degrees to the side: expressions are animated "
+        notes.append(f"the head is turned about {abs(yaw):.0f} degrees to the side: expressions are animated "
                      "as if seen from the front and may look flattened; a more frontal photo works best.")  # fmt: skip
     if side > 0 and size / side > ENLARGE_NOTE:
-        notes.append(f"The face is small in the photo ({side} px around it) and is enlarged {size / side:.1f}x "
+        notes.append(f"the face is small in the photo ({side} px around it) and is enlarged {size / side:.1f}x "
                      f"to {size} px: fine detail (teeth, eyelids) will look soft.")  # fmt: skip
     return tuple(notes)
 
