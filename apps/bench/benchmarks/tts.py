@@ -235,12 +235,14 @@ def _bench_tts(ctx: BenchContext, res: BenchResult, rows: list[dict], ser) -> No
               [["codec-LM", f"{wer:.1%}", f"{res.figures.get('tts_emotion_acc', float('nan')):.1%}"],
                ["corpus (prosody engine)", f"{cwer:.1%}", f"{res.figures.get('corpus_emotion_acc', float('nan')):.1%}"],
                ["corpus through the codec (encode + decode, no LM)", f"{rwer:.1%}", "-"]])
+    def wer_of(rs: list[str], hs: list[str], ks: list[int]) -> str:
+        return f"{error_rates([rs[k] for k in ks], [hs[k] for k in ks])[0]:.1%}" if ks else "-"
+
     by_voice = []
     for v in voices:
         g = [k for k, rec in enumerate(gen_rows) if rec["voice"] == v]
         c = [k for k, cv in enumerate(cvoices) if cv == v]
-        w = lambda rs, hs, ks: f"{error_rates([rs[k] for k in ks], [hs[k] for k in ks])[0]:.1%}" if ks else "-"  # noqa: E731
-        by_voice.append([v, len(g), w(refs, hyps, g), len(c), w(crefs, chyps, c), w(crefs, rhyps, c)])
+        by_voice.append([v, len(g), wer_of(refs, hyps, g), len(c), wer_of(crefs, chyps, c), wer_of(crefs, rhyps, c)])
     res.table("WER per voice (Whisper tiny.en)", ["voice", "generated", "codec-LM", "corpus clips", "corpus",
                                                    "corpus through the codec"], by_voice)
     # continuous control: 5 arousal levels -> mean F0 and energy must rise (Spearman)
