@@ -206,12 +206,93 @@ def calibrate_jaw_crosstalk(size: int = 256, path: Path | None = None) -> dict[s
     return xt
 
 
+PORTRAIT_SHAPES = ("jawOpen",)
+"""Shapes fitted per portrait. The jaw reads back very differently from face to face (half command, 256 px:
+0.71 on the astronaut, 0.29 on luispedro), and on the face bench (140 videos, 5 portraits) its pooled
+commanded-vs-re-read correlation was 0.69 with the global gain alone, 0.79 with this fit. Fitting the smile and
+brows too (measured 2026-11-22, session 6) lowered their pooled correlations (browInnerUp 0.68 -> 0.67, smile
+0.82 -> 0.77): their single-shape response does not predict how they read inside expressions."""
+PORTRAIT_GAIN_RANGE = (0.7, 1.4)
+"""Per-portrait factors stay close to 1: they correct how one face shows a movement to the reader (deep-set
+eyes, a beard, a three-quarter view), not the anatomy the global gains set."""
+PORTRAIT_UNREAD = 0.3
+"""A shape whose response on a portrait is below this fraction of the reference is not shown by that face
+(e.g. lowered brows under bushy hair): its gain stays 1 rather than being driven to the range's top."""
+
+
+def measure_portrait_reference(size: int = 256, path: Path | None = None) -> dict[str, float]:
+    """The calibration portraits' mean response (:func:`measure`) for :data:`PORTRAIT_SHAPES` with the current
+    gains, stored as ``portrait_reference`` in ``rig_gains.json`` (what :func:`fit_portrait_gains` aims at)."""
+    path = path or Path(rig.__file__).with_name("rig_gains.json")
+    ref = {k: round(v, 3) for k, v in measure(PORTRAIT_SHAPES, size=size).items()}
+    doc = json.loads(path.read_text()) if path.exists() else {}
+    doc["portrait_reference"] = ref
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+    rig.portrait_reference.cache_clear()
+    return ref
+
+
+def fit_portrait_gains(renderer: PortraitRenderer, analyzer: FaceAnalyzer | None = None) -> dict[str, float]:
+    """Fit per-portrait gain factors and apply them to ``renderer.rig`` (returns them; {} without a reference).
+
+    The global gains were fitted on two portraits, and the same command reads back very differently on other
+    faces (MediaPipe, half command, 2026-11-22: browInnerUp 0.52 on the astronaut, 0.07 on Grace Hopper; jawOpen
+    0.71 vs 0.29 on mahotas's luispedro). Each shape in :data:`PORTRAIT_SHAPES` is rendered alone at
+    :data:`LEVEL` on this portrait and re-read; its factor is ``(reference / response) ** 0.7`` (one round of
+    :func:`calibrate_gains`'s update), clipped to :data:`PORTRAIT_GAIN_RANGE`, Left/Right sharing their
+    geometric mean, and 1 where the face does not show the shape (:data:`PORTRAIT_UNREAD`) or where the reader
+    loses the face at that command (einstein.jpg at 256 px from jaw 0.4 on: no measurement, no correction; the
+    range's bottom there cut his lip-sync correlation from 0.40 to 0.29). Costs one re-read per shape (~0.3 s).
+    """
+    ref = rig.portrait_reference()
+    if not ref:
+        return {}
+    own = analyzer is None
+    fa = analyzer or FaceAnalyzer(min_face_px=32)
+    lo, hi = PORTRAIT_GAIN_RANGE
+    try:
+        face, _ = fa.detect(renderer.render_frame(np.zeros(52, np.float32)))
+        if face is None:
+            return {}
+        base = face.blendshapes
+        raw: dict[str, float] = {}
+        for n in PORTRAIT_SHAPES:
+            if ref.get(n, 0.0) < 0.05:
+                continue
+            k = BLENDSHAPE_INDEX[n]
+            b = np.zeros(52, np.float32)
+            b[k] = LEVEL
+            read, _ = fa.detect(renderer.render_frame(b))
+            if read is None:
+                continue
+            resp = float(read.blendshapes[k] - base[k])
+            unread = resp < PORTRAIT_UNREAD * ref[n]
+            raw[n] = 1.0 if unread else float(np.clip((ref[n] / resp) ** 0.7, lo, hi))
+    finally:
+        if own:
+            fa.close()
+    factors: dict[str, float] = {}
+    for n, f in raw.items():
+        sides = [m for m in raw if _pair(m) == _pair(n)]
+        f = float(np.exp(np.mean([np.log(raw[m]) for m in sides])))
+        cap = GAIN_MAX.get(_pair(n))
+        if cap is not None:
+            f = min(f, cap / rig.calibrated_gains().get(n, 1.0))
+        factors[n] = round(f, 3)
+    renderer.rig.scale_shapes(factors)
+    return factors
+
+
 if __name__ == "__main__":
     import sys
 
     import torch
 
     torch.set_num_threads(1)
+    if "--portrait-reference" in sys.argv[1:]:
+        print(json.dumps(measure_portrait_reference(), indent=1))
+        raise SystemExit(0)
     if "--crosstalk" not in sys.argv[1:]:
         print(json.dumps(calibrate_gains(), indent=1))
     print(json.dumps(calibrate_jaw_crosstalk(), indent=1))
+    print(json.dumps(measure_portrait_reference(), indent=1))

@@ -35,7 +35,8 @@ closed jaw, which also spoiled the rig-honesty correlation of jawOpen), 9+10+17 
 brow head down, MediaPipe re-read it at 0.0-0.2 whatever its strength (grace_hopper 0.0), so the rig
 claimed a brow it did not show (face-bench honesty of browInnerUp 0.65); at C it reads about as much and
 the rendered face is the same expression at a milder brow (honesty 0.74, FER unchanged; see the
-motion model card). Head posture (AU54-like
+motion model card). Since 2026-11-22 (session 7) the rig itself no longer lets AU4 cancel AU1 at the inner brow
+(:data:`.rig.INNER_BROW_OVERRIDE`); the prototype is kept at C, which the shipped motion model was trained on. Head posture (AU54-like
 head lowering in sadness) is added by :mod:`.procedural`.
 
 FACS intensities A..E (trace .. maximum) are mapped to 0.2, 0.4, 0.6, 0.8, 1.0;

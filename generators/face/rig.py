@@ -19,7 +19,9 @@ MediaPipe's own region tables (lips, eyes, brows, irises, face oval;
   act on the right points, with Gaussian fall-off (sigma in IOD) into the skin;
 - eyelids: every upper-lid point is mapped onto the lower-lid curve at the same
   x (blink), irises are re-interpolated between the moved lids;
-- brows: inner/outer halves by distance from the face midline.
+- brows: inner/outer halves by distance from the face midline. One combination is not additive: with
+  browInnerUp (AU1) and browDown (AU4) together the inner brow heads rise and draw together, as in FACS
+  1+4 (:data:`INNER_BROW_OVERRIDE`), instead of the two vertical pulls cancelling.
 
 Directions follow the FACS descriptions of the matching action units
 (:mod:`.expressions`); the magnitudes (IOD per unit blendshape) start from
@@ -31,6 +33,8 @@ command (``rig_gains.json``, written by ``calibrate_gains``; see its docstring).
 Lip shapes change how open MediaPipe reads the mouth at the same jaw drop (spread lips read less open,
 a frown's arch or rounded lips more), so the jawOpen drive is corrected by the measured cross-talk
 (:func:`jaw_compensation`; coefficients from ``calibrate_jaw_crosstalk``, stored in ``rig_gains.json``).
+The jaw also reads back differently from face to face, so each portrait gets its own jaw factor when it is
+prepared for animation (:func:`emotive.generators.face.calibrate.fit_portrait_gains`, :meth:`PortraitRig.scale_shapes`).
 
 The portrait's own expression is removed first: displacements are driven by
 ``command - rest`` (MediaPipe's reading of the photo), and a rest-closure term
@@ -69,6 +73,18 @@ a 0.05 dead band + 0.5: 0.65/0.68 but the weakest lip-sync video's best lag flip
 cross-talk correction, 0.6 also flipped that lag (the correction made the jaw reading follow the command)."""
 SQUINT_UPPER_LID = 0.25
 """eyeSquint (AU7): upper-lid travel as a fraction of the eye opening (the lower lid rises 0.6 of it)."""
+STRETCH_DOWN = 0.8
+"""mouthStretch (FACS AU20, risorius with platysma): the lip corners are drawn back *and down*, per unit of
+lateral travel. At 0.3 the drawn-back corners of an open fear mouth sat above the dropped lower lip and MediaPipe
+read them as a smile (fear prototype at jaw 0.5, 256 px: mouthSmile 0.74 on takeo, 0.40 on einstein, 0.30 on
+luispedro; 0.13 / 0.15 / 0.02 at 0.8), and FER2013 read those frames as happy or angry more often than fearful.
+Face bench, 140 videos (2026-11-22): mouthSmile honesty 0.82 -> 0.93, FER on fearful videos 0.35 -> 0.60."""
+INNER_BROW_OVERRIDE = 1.0
+"""FACS AU1+4: with the inner-brow raiser and the brow lowerer together, the inner brow heads are raised and
+drawn together (the oblique brow of sadness and fear; Ekman, Friesen & Hager 2002). A linear sum cancels the
+two vertical pulls at the inner brow instead. So the vertical part of browDown at the inner brow is cut by
+``INNER_BROW_OVERRIDE * browInnerUp`` (its drawing-together stays); 0 = the plain sum. Measured on the face
+bench, browInnerUp 0.7 with browDown 0.47 re-read at 0.02-0.36 (plain sum) against 0.18-0.67 alone."""
 RESPONSE_EXPONENTS = {"jawOpen": JAW_EXPONENT, "eyeBlinkLeft": BLINK_EXPONENT, "eyeBlinkRight": BLINK_EXPONENT}
 
 # Lip contours, corner to corner (subject's right corner first), MediaPipe indices.
@@ -141,6 +157,12 @@ def crosstalk_at(name: str, jaw: float) -> float:
     if isinstance(v, list):
         return float(np.interp(jaw, jaw_crosstalk_levels(), v))
     return float(v)
+
+
+@lru_cache(maxsize=1)
+def portrait_reference() -> dict[str, float]:
+    """Mean half-command response of the calibration portraits (``calibrate.measure_portrait_reference``)."""
+    return _rig_gains_section("portrait_reference")
 
 
 JAW_COMPENSATION_RANGE = (0.5, 2.0)
@@ -257,15 +279,18 @@ def _lip_band_fill(d: np.ndarray, p: np.ndarray) -> np.ndarray:
     return d
 
 
-def build_basis(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, FaceFrame]:
-    """Displacement bases for one portrait.
+@dataclass
+class RigBasis:
+    """What :func:`build_basis` measures on one portrait."""
 
-    Args:
-        landmarks: [478, 3] px (MediaPipe), the portrait at rest.
-    Returns:
-        basis [52, 478, 2] px per unit blendshape (gains included), closure [478, 2] px
-        (brings parted lips together), and the face frame.
-    """
+    basis: np.ndarray  # [52, 478, 2] px per unit blendshape (gains included)
+    closure: np.ndarray  # [478, 2] px: brings parted lips together
+    frame: FaceFrame
+    inner_brow_down: np.ndarray  # [2 (Left, Right), 478, 2] px: browDown's vertical pull at the inner brow
+
+
+def build_basis(landmarks: np.ndarray) -> RigBasis:
+    """Displacement bases for one portrait (``landmarks``: [478, 3] px, MediaPipe, the portrait at rest)."""
     fr = face_frame(landmarks)
     p = fr.to_local(landmarks)  # [478, 2] IOD units
     n = len(p)
@@ -338,7 +363,7 @@ def build_basis(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, FaceFram
         )
         put(
             f"mouthStretch{side}",
-            wc[:, None] * np.array([s * 1.0, 0.3]) * g(f"mouthStretch{side}", "mouthStretch"),
+            wc[:, None] * np.array([s * 1.0, STRETCH_DOWN]) * g(f"mouthStretch{side}", "mouthStretch"),
         )
         put(
             f"mouthDimple{side}",
@@ -395,6 +420,7 @@ def build_basis(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, FaceFram
     put("tongueOut", lower_w[:, None] * np.array([0, 1.0]) * g("tongueOut"))
 
     # Eyes and brows.
+    inner_down = np.zeros((2, n, 2))
     for side, eye_key, brow_key, iris_c, iris_key in (
         ("Left", "left_eye", "left_eyebrow", LEFT_IRIS_CENTRE, "left_iris"),
         ("Right", "right_eye", "right_eyebrow", RIGHT_IRIS_CENTRE, "right_iris"),
@@ -463,6 +489,7 @@ def build_basis(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, FaceFram
         w_down[iris] = 0.0
         w_down[lower] = 0.0
         w_down[[ca_, cb_]] = np.minimum(w_down[[ca_, cb_]], 0.1)
+        inner_down[0 if side == "Left" else 1, :, 1] = w_down * inner * g(f"browDown{side}", "browDown")
         put(
             f"browDown{side}",
             w_down[:, None] * np.stack([-s * 0.05 * inner, np.ones(n)], 1) * g(f"browDown{side}", "browDown"),
@@ -483,7 +510,8 @@ def build_basis(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, FaceFram
     closure = _lip_band_fill(closure, p)
 
     basis = np.stack([fr.vec_to_px(loc[k]) for k in range(NUM_BLENDSHAPES)])
-    return basis.astype(np.float32), fr.vec_to_px(closure).astype(np.float32), fr
+    inner_px = np.stack([fr.vec_to_px(v) for v in inner_down]).astype(np.float32)
+    return RigBasis(basis.astype(np.float32), fr.vec_to_px(closure).astype(np.float32), fr, inner_px)
 
 
 class PortraitRig:
@@ -498,7 +526,9 @@ class PortraitRig:
     def __init__(self, rest: FaceAnalysis, neutralize: bool = True):
         self.rest = rest
         self.base = rest.landmarks.astype(np.float32)
-        self.basis, self.closure, self.frame = build_basis(rest.landmarks)
+        rb = build_basis(rest.landmarks)
+        self.basis, self.closure, self.frame = rb.basis, rb.closure, rb.frame
+        self.inner_brow_down = rb.inner_brow_down
         self.rest_bs = (
             rest.blendshapes.astype(np.float32).copy()
             if neutralize
@@ -507,17 +537,36 @@ class PortraitRig:
         if neutralize:
             self.rest_bs[BLENDSHAPE_INDEX["jawOpen"]] = 0.0  # the closure term handles the rest opening
         self.neutralize = neutralize
+        self.shape_factors: dict[str, float] = {}
         self._basis_flat = self.basis.reshape(NUM_BLENDSHAPES, -1)
         lm = self.base
         chin = lm[CHIN]
         self.pivot = np.array([lm[:, 0].mean(), chin[1], lm[:, 2].mean() + 1.2 * self.frame.iod], np.float32)
         self.px_per_cm = self.frame.iod / IOD_CM
 
+    def scale_shapes(self, factors: dict[str, float]) -> None:
+        """Multiply the displacement of each named shape by its factor (per-portrait gains, see
+        :func:`emotive.generators.face.calibrate.fit_portrait_gains`); factors compound."""
+        for name, f in factors.items():
+            k = BLENDSHAPE_INDEX[name]
+            self.basis[k] *= np.float32(f)
+            self.shape_factors[name] = self.shape_factors.get(name, 1.0) * float(f)
+        self._basis_flat = self.basis.reshape(NUM_BLENDSHAPES, -1)
+
+    def _inner_brow_override(self, b: np.ndarray) -> np.ndarray:
+        """[478, 2] px of browDown's inner-brow lowering that AU1 overrides (:data:`INNER_BROW_OVERRIDE`) for drive
+        values ``b`` [52]."""
+        up = INNER_BROW_OVERRIDE * float(np.clip(b[BLENDSHAPE_INDEX["browInnerUp"]], 0.0, 1.0))
+        if up <= 0.0:
+            return np.zeros_like(self.closure)
+        down = np.clip([b[BLENDSHAPE_INDEX["browDownLeft"]], b[BLENDSHAPE_INDEX["browDownRight"]]], 0.0, 1.0)
+        return up * np.tensordot(down.astype(np.float32), self.inner_brow_down, axes=1)
+
     def expression_offsets(self, blendshapes: np.ndarray) -> np.ndarray:
         """Landmark displacements [478, 2] px of a blendshape vector [52] (no head motion)."""
         b = response(blendshapes)
         d = (b - self.rest_bs) @ self._basis_flat
-        d = d.reshape(-1, 2)
+        d = d.reshape(-1, 2) - self._inner_brow_override(b) + self._inner_brow_override(self.rest_bs)
         if self.neutralize:
             d = d + self.closure
         return d

@@ -87,6 +87,18 @@ class TalkingPortraitOutput:
     notes: list[str] = field(default_factory=list)
 
 
+def make_renderer(prepared, fit_gains: bool = True) -> PortraitRenderer:
+    """The renderer of a prepared portrait; with ``fit_gains``, its rig's per-portrait gains are fitted first
+    (:func:`emotive.generators.face.calibrate.fit_portrait_gains`: the same command then reads back alike on
+    every face)."""
+    renderer = PortraitRenderer(prepared)
+    if fit_gains:
+        from emotive.generators.face.calibrate import fit_portrait_gains
+
+        fit_portrait_gains(renderer)
+    return renderer
+
+
 def animate(
     portrait: str | os.PathLike | np.ndarray,
     audio_path: str | os.PathLike,
@@ -102,6 +114,7 @@ def animate(
     model_path: str | os.PathLike | None = None,
     num_steps: int = 6,
     guidance_scale: float = 2.0,
+    fit_gains: bool = True,
 ) -> TalkingPortraitOutput:
     """Make a talking-portrait video (see module docstring).
 
@@ -116,6 +129,7 @@ def animate(
         motion_out: also write the motion as ``.csv`` or ``.json`` (ARKit names).
         motion: "procedural", "diffusion" or "auto". model_path: diffusion model folder (default: shipped).
         num_steps, guidance_scale: diffusion sampling steps and CFG scale (emotion strength).
+        fit_gains: fit the rig's per-portrait gains first (:func:`make_renderer`).
     """
     emo = Emotion.parse(emotion) if isinstance(emotion, str) else emotion
     if motion not in ("auto", "diffusion", "procedural"):
@@ -145,7 +159,7 @@ def animate(
         face_motion = synthesize_motion(phones, emo, audio=audio, sr=sr, rng=rng, fps=FPS)
         source = "procedural"
     face_motion.meta.update({"timing": timing, "seed": seed})
-    renderer = PortraitRenderer(prepared)
+    renderer = make_renderer(prepared, fit_gains)
     t0 = time.perf_counter()
     frames = renderer.render(face_motion, progress=progress)
     write_video(frames, out, fps=FPS, audio_path=audio_path, overwrite=overwrite)
@@ -204,12 +218,13 @@ class TalkingPortraitPipeline:
         motion_out: str | os.PathLike | None = None,
         overwrite: bool = False,
         progress: bool = False,
+        fit_gains: bool = True,
     ) -> TalkingPortraitOutput:
         """Render ``out`` (see :func:`animate`); ``generator`` (torch.Generator) fixes the take."""
         seed = int(generator.initial_seed()) if generator is not None else 0
         if self.motion_pipeline is None:
             return animate(portrait, audio_path, out, emotion, text, size, seed, motion_out, overwrite, progress,
-                           motion="procedural")  # fmt: skip
+                           motion="procedural", fit_gains=fit_gains)  # fmt: skip
         emo = Emotion.parse(emotion) if isinstance(emotion, str) else emotion
         check_output(out, overwrite)
         if motion_out is not None:
@@ -218,7 +233,7 @@ class TalkingPortraitPipeline:
         prepared = prepare_portrait(portrait, size)
         sampled = self.motion_pipeline(audio, sr, emo, generator=generator, num_steps=num_steps,
                                        guidance_scale=guidance_scale)  # fmt: skip
-        renderer = PortraitRenderer(prepared)
+        renderer = make_renderer(prepared, fit_gains)
         t0 = time.perf_counter()
         write_video(renderer.render(sampled.motion, progress=progress), out, fps=FPS, audio_path=audio_path,
                     overwrite=overwrite)  # fmt: skip

@@ -86,6 +86,32 @@ def test_rig_read_back_by_mediapipe(renderer, fa):
     assert base[I["mouthSmileLeft"]] < 0.3  # the astronaut's own smile (0.9) is removed at command 0
 
 
+def test_inner_brow_raiser_overrides_the_lowerer(renderer, fa):
+    """FACS AU1+4: together, the inner brow heads rise and draw together. The plain sum cancelled the rise, and
+    MediaPipe read the raised inner brow at about half of its reading alone (astronaut, 2026-11-22)."""
+    from emotive.evaluators.face.analysis import region_indices
+    from emotive.generators.face import rig as rig_mod
+
+    rig = renderer.rig
+    brows = list(region_indices()["left_eyebrow"]) + list(region_indices()["right_eyebrow"])
+    both = _bs(browInnerUp=0.7, browDownLeft=0.5, browDownRight=0.5)
+    down = _bs(browDownLeft=0.5, browDownRight=0.5)
+    combined, down_only = rig.landmarks(both)[brows, :2], rig.landmarks(down)[brows, :2]
+    saved = rig_mod.INNER_BROW_OVERRIDE
+    try:
+        rig_mod.INNER_BROW_OVERRIDE = 0.0
+        summed, down_summed = rig.landmarks(both)[brows, :2], rig.landmarks(down)[brows, :2]
+    finally:
+        rig_mod.INNER_BROW_OVERRIDE = saved
+    neutral = rig.landmarks(_bs())[brows, :2]
+    inner = np.argsort(np.abs(neutral[:, 0] - neutral[:, 0].mean()))[:4]  # the brow heads
+    assert (combined[inner, 1] < summed[inner, 1] - 0.5).all()  # higher than the plain sum
+    assert np.allclose(combined[:, 0], summed[:, 0], atol=0.25)  # drawing together kept (x: roll only)
+    assert np.allclose(down_only, down_summed, atol=0.05)  # browDown alone: unchanged (up to the rest term)
+    read = fa.analyze(renderer.render_frame(both)).blendshapes[I["browInnerUp"]]
+    assert read > 0.3, read
+
+
 def test_head_pose_read_back(renderer, fa):
     rest = fa.analyze(renderer.render_frame(_bs())).pose
     from emotive.generators.face.procedural import HEAD_DOWN_SIGN
@@ -200,8 +226,8 @@ def test_jaw_crosstalk_depends_on_the_opening():
     assert crosstalk_at("mouthSmileLeft", mid) == pytest.approx(
         (crosstalk_at("mouthSmileLeft", levels[0]) + crosstalk_at("mouthSmileLeft", levels[1])) / 2
     )
-    stretch = {"mouthStretchLeft": 1.0, "mouthStretchRight": 1.0}
-    assert 1.0 < jaw_compensation(_bs(jawOpen=0.7, **stretch)) < jaw_compensation(_bs(jawOpen=0.15, **stretch))
+    frown = {"mouthFrownLeft": 1.0, "mouthFrownRight": 1.0}
+    assert jaw_compensation(_bs(jawOpen=0.15, **frown)) < jaw_compensation(_bs(jawOpen=0.7, **frown)) < 1.0
 
 
 def test_jaw_read_back_is_steadier_across_lip_shapes(renderer, fa):
@@ -221,6 +247,31 @@ def test_jaw_read_back_is_steadier_across_lip_shapes(renderer, fa):
     finally:
         rig.calibrated_jaw_crosstalk().update(saved)
     assert with_correction < without, (with_correction, without)
+
+
+def test_portrait_jaw_gain_evens_out_the_read_back(fa):
+    """The same jaw command reads back differently from face to face (the astronaut over-reads, Grace Hopper
+    under-reads); the per-portrait fit moves each face's half-command reading toward the calibration reference."""
+    import matplotlib.cbook
+
+    from emotive.generators.face import rig
+    from emotive.generators.face.calibrate import LEVEL, fit_portrait_gains
+
+    ref = rig.portrait_reference()["jawOpen"]
+    grace = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    factors = {}
+    for name, src in (("astronaut", skimage.data.astronaut()), ("grace", grace)):
+        r = PortraitRenderer(prepare_portrait(src, 256, analyzer=fa))
+
+        def read(r=r) -> float:
+            base = fa.analyze(r.render_frame(_bs())).blendshapes[I["jawOpen"]]
+            return float(fa.analyze(r.render_frame(_bs(jawOpen=LEVEL))).blendshapes[I["jawOpen"]] - base)
+
+        before = read()
+        factors[name] = fit_portrait_gains(r, fa)["jawOpen"]
+        assert r.rig.shape_factors == {"jawOpen": factors[name]}
+        assert abs(read() - ref) < abs(before - ref), (name, before, read(), ref)
+    assert factors["astronaut"] < 1.0 < factors["grace"], factors
 
 
 def test_tight_headshot_is_padded_to_the_usual_framing(fa):
