@@ -539,6 +539,7 @@ class PortraitRig:
         self.neutralize = neutralize
         self.shape_factors: dict[str, float] = {}
         self._basis_flat = self.basis.reshape(NUM_BLENDSHAPES, -1)
+        self._rest_override = self._inner_brow_override(self.rest_bs)  # the photo's own AU1+4, removed with it
         lm = self.base
         chin = lm[CHIN]
         self.pivot = np.array([lm[:, 0].mean(), chin[1], lm[:, 2].mean() + 1.2 * self.frame.iod], np.float32)
@@ -550,8 +551,11 @@ class PortraitRig:
         for name, f in factors.items():
             k = BLENDSHAPE_INDEX[name]
             self.basis[k] *= np.float32(f)
+            if name in ("browDownLeft", "browDownRight"):
+                self.inner_brow_down[0 if name == "browDownLeft" else 1] *= np.float32(f)
             self.shape_factors[name] = self.shape_factors.get(name, 1.0) * float(f)
         self._basis_flat = self.basis.reshape(NUM_BLENDSHAPES, -1)
+        self._rest_override = self._inner_brow_override(self.rest_bs)
 
     def _inner_brow_override(self, b: np.ndarray) -> np.ndarray:
         """[478, 2] px of browDown's inner-brow lowering that AU1 overrides (:data:`INNER_BROW_OVERRIDE`) for drive
@@ -566,7 +570,7 @@ class PortraitRig:
         """Landmark displacements [478, 2] px of a blendshape vector [52] (no head motion)."""
         b = response(blendshapes)
         d = (b - self.rest_bs) @ self._basis_flat
-        d = d.reshape(-1, 2) - self._inner_brow_override(b) + self._inner_brow_override(self.rest_bs)
+        d = d.reshape(-1, 2) - self._inner_brow_override(b) + self._rest_override
         if self.neutralize:
             d = d + self.closure
         return d
