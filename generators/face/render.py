@@ -9,7 +9,9 @@ Per frame:
    (triangle ids rasterised with OpenCV, pixels resampled with ``cv2.remap``);
 3. the mouth interior is synthesised inside the moved inner-lip contour: a dark
    cavity, the upper teeth under the upper lip, lower teeth and the tongue as the
-   jaw opens; a lash line darkens closing eyelids.
+   jaw opens; a lash line darkens closing eyelids;
+4. expression wrinkles (forehead, brow furrows, nose, nasolabial fold) are shaded along the moved
+   landmarks where an action goes beyond the portrait's rest (:mod:`.wrinkles`).
 
 Frames are encoded with imageio-ffmpeg's bundled ffmpeg (libx264, yuv420p) and the
 audio muxed as AAC.
@@ -32,6 +34,7 @@ from emotive.evaluators.face.blendshapes import BLENDSHAPE_INDEX
 from emotive.evaluators.face.images import load_image
 from emotive.generators.face.motion import FaceMotion
 from emotive.generators.face.rig import LOWER_INNER, UPPER_INNER, PortraitRig, _lid_split, response
+from emotive.generators.face.wrinkles import paint_wrinkles
 
 FRAMING = 2.4
 """Crop side / face size: the square crop shows the head, hair and shoulders' top."""
@@ -191,12 +194,18 @@ class PortraitRenderer:
 
     >>> r = PortraitRenderer(prepare_portrait(skimage.data.astronaut(), 256))   # doctest: +SKIP
     >>> frame = r.render_frame(motion.blendshapes[0], motion.rotation[0], motion.translation[0])
+
+    Args:
+        portrait: the prepared portrait (:func:`prepare_portrait`).
+        neutralize: commands are absolute ARKit values (the photo's own expression is removed at 0).
+        wrinkles: shade expression wrinkles (:mod:`.wrinkles`) where an action goes beyond the portrait's rest.
     """
 
-    def __init__(self, portrait: Portrait, neutralize: bool = True):
+    def __init__(self, portrait: Portrait, neutralize: bool = True, wrinkles: bool = True):
         from scipy.spatial import Delaunay
 
         self.portrait = portrait
+        self.wrinkles = wrinkles
         self.size = portrait.image.shape[0]
         self.image = portrait.image
         self.rig = PortraitRig(portrait.face, neutralize=neutralize)
@@ -427,6 +436,8 @@ class PortraitRenderer:
             pts,
             (float(drive[BLENDSHAPE_INDEX["eyeBlinkLeft"]]), float(drive[BLENDSHAPE_INDEX["eyeBlinkRight"]])),
         )
+        if self.wrinkles:
+            paint_wrinkles(frame, pts, np.clip(drive - self.rig.rest_bs, 0.0, 1.0))
         return frame
 
     def render(self, motion: FaceMotion, progress: bool = False) -> Iterator[np.ndarray]:
