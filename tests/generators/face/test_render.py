@@ -112,6 +112,27 @@ def test_inner_brow_raiser_overrides_the_lowerer(renderer, fa):
     assert read > 0.3, read
 
 
+def test_brow_raisers_lift_the_brow_as_a_band(renderer):
+    """AU1+2 lift the whole brow evenly, head to tail, keeping its thickness; AU1 alone lifts the head more than
+    the tail. The first rig weighted a Gaussian around the brow's middle: its ends rose half as much, and a
+    surprised takeo's brows arched into a frown that FER2013 read as angry (p 0.8)."""
+    from emotive.evaluators.face.analysis import region_indices
+
+    rig = renderer.rig
+    iod = rig.frame.iod
+    rest = rig.landmarks(_bs())
+    for key in ("left_eyebrow", "right_eyebrow"):
+        brow = np.array(sorted(set(region_indices()[key])))
+        mid_x = rest[:, 0].mean()
+        by_dist = brow[np.argsort(np.abs(rest[brow, 0] - mid_x))]
+        head, tail = by_dist[:2], by_dist[-2:]
+        both = rig.landmarks(_bs(browInnerUp=0.8, browOuterUpLeft=0.8, browOuterUpRight=0.8))
+        lift = rest[brow, 1] - both[brow, 1]
+        assert lift.min() > 0.1 * iod and lift.min() > 0.75 * lift.max(), lift / iod
+        inner = rig.landmarks(_bs(browInnerUp=0.8))
+        assert (rest[head, 1] - inner[head, 1]).mean() > 2 * (rest[tail, 1] - inner[tail, 1]).mean()
+
+
 def test_head_pose_read_back(renderer, fa):
     rest = fa.analyze(renderer.render_frame(_bs())).pose
     from emotive.generators.face.procedural import HEAD_DOWN_SIGN
@@ -338,3 +359,31 @@ def test_pose_notes_tell_what_to_expect(fa):
     small = pose_notes(SimpleNamespace(pose=(0.0, 0.0, 0.0)), 64, 256)
     assert len(small) == 1 and "enlarged 4.0x" in small[0]
     assert pose_notes(SimpleNamespace(pose=(-9.0, -22.0, 7.0)), 551, 256) == ()  # luispedro.jpg's three-quarter view
+
+
+def test_calibration_can_refit_a_few_shapes_and_keep_the_rest(tmp_path, monkeypatch):
+    """``calibrate --shapes=...`` refits the named shapes after a change to their basis and leaves every other gain,
+    the jaw cross-talk and the notes of ``rig_gains.json`` as they were."""
+    import json
+
+    from emotive.generators.face import calibrate, rig
+
+    path = tmp_path / "rig_gains.json"
+    doc = rig._rig_gains_doc()
+    path.write_text(json.dumps(doc))
+    monkeypatch.setattr(rig, "_rig_gains_doc", lambda: json.loads(path.read_text()))
+    rig.calibrated_gains.cache_clear()
+    try:
+        out = calibrate.calibrate_gains(rounds=1, path=path, names=("browInnerUp",))
+    finally:
+        rig.calibrated_gains.cache_clear()
+    assert json.loads(path.read_text()) == out
+    assert {k: v for k, v in out["gains"].items() if k != "browInnerUp"} == {
+        k: v for k, v in doc["gains"].items() if k != "browInnerUp"
+    }
+    for key in ("jaw_crosstalk", "jaw_crosstalk_levels", "portrait_reference", "notes"):
+        assert out[key] == doc[key]
+    lo, hi = calibrate.GAIN_RANGE
+    assert lo <= out["gains"]["browInnerUp"] <= hi
+    assert out["response_at_half_command"]["browInnerUp"] > 0.1  # measured, with the refitted gain
+    assert out["response_at_half_command"]["jawOpen"] == doc["response_at_half_command"]["jawOpen"]
