@@ -23,6 +23,7 @@ import numpy as np
 from emotive.conditioning import Emotion
 from emotive.conditioning.errors import EmotiveError
 from emotive.conditioning.files import check_output
+from emotive.evaluators.face.analysis import FaceAnalyzer
 from emotive.generators.face.motion import FPS, FaceMotion
 from emotive.generators.face.phones import Phone, phones_from_audio
 from emotive.generators.face.procedural import synthesize_motion
@@ -87,16 +88,22 @@ class TalkingPortraitOutput:
     notes: list[str] = field(default_factory=list)
 
 
-def make_renderer(prepared, fit_gains: bool = True) -> PortraitRenderer:
+def make_renderer(prepared, fit_gains: bool = True, analyzer: FaceAnalyzer | None = None) -> PortraitRenderer:
     """The renderer of a prepared portrait; with ``fit_gains``, its rig's per-portrait gains are fitted first
     (:func:`emotive.generators.face.calibrate.fit_portrait_gains`: the same command then reads back alike on
-    every face)."""
+    every face). ``analyzer``: reuse an open MediaPipe graph (the one that prepared the portrait)."""
     renderer = PortraitRenderer(prepared)
     if fit_gains:
         from emotive.generators.face.calibrate import fit_portrait_gains
 
-        fit_portrait_gains(renderer)
+        fit_portrait_gains(renderer, analyzer)
     return renderer
+
+
+def _prepare_and_rig(portrait, size: int, fit_gains: bool) -> PortraitRenderer:
+    """Prepare the portrait and make its renderer with one MediaPipe graph."""
+    with FaceAnalyzer() as fa:
+        return make_renderer(prepare_portrait(portrait, size, analyzer=fa), fit_gains, fa)
 
 
 def animate(
@@ -146,7 +153,7 @@ def animate(
         if motion == "diffusion" or model_path is not None or (PRETRAINED / "config.json").exists():
             pipe = MotionDiffusionPipeline.from_pretrained(model_path)
     audio, sr = load_speech(audio_path)
-    prepared = prepare_portrait(portrait, size)
+    renderer = _prepare_and_rig(portrait, size, fit_gains)
     if pipe is not None:
         import torch
 
@@ -159,7 +166,6 @@ def animate(
         face_motion = synthesize_motion(phones, emo, audio=audio, sr=sr, rng=rng, fps=FPS)
         source = "procedural"
     face_motion.meta.update({"timing": timing, "seed": seed})
-    renderer = make_renderer(prepared, fit_gains)
     t0 = time.perf_counter()
     frames = renderer.render(face_motion, progress=progress)
     write_video(frames, out, fps=FPS, audio_path=audio_path, overwrite=overwrite)
@@ -167,7 +173,7 @@ def animate(
     if motion_out is not None:
         face_motion.save(motion_out, overwrite=overwrite)
     return TalkingPortraitOutput(
-        Path(out), face_motion, list(phones), timing, source, fps, list(prepared.notes)
+        Path(out), face_motion, list(phones), timing, source, fps, list(renderer.portrait.notes)
     )
 
 
@@ -230,10 +236,9 @@ class TalkingPortraitPipeline:
         if motion_out is not None:
             check_output(motion_out, overwrite)
         audio, sr = load_speech(audio_path)
-        prepared = prepare_portrait(portrait, size)
+        renderer = _prepare_and_rig(portrait, size, fit_gains)
         sampled = self.motion_pipeline(audio, sr, emo, generator=generator, num_steps=num_steps,
                                        guidance_scale=guidance_scale)  # fmt: skip
-        renderer = make_renderer(prepared, fit_gains)
         t0 = time.perf_counter()
         write_video(renderer.render(sampled.motion, progress=progress), out, fps=FPS, audio_path=audio_path,
                     overwrite=overwrite)  # fmt: skip
@@ -241,4 +246,4 @@ class TalkingPortraitPipeline:
         if motion_out is not None:
             sampled.motion.save(motion_out, overwrite=overwrite)
         return TalkingPortraitOutput(Path(out), sampled.motion, [], "audio features", "diffusion", fps,
-                                     list(prepared.notes))  # fmt: skip
+                                     list(renderer.portrait.notes))  # fmt: skip
