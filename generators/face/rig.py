@@ -95,11 +95,7 @@ face got steep, frowning brows (FER2013: angry 0.8). With the band, browInnerUp 
 command response 0.25 -> 0.63), and its gain was refitted (1.6 -> 1.05, rig_gains.json). Face bench, 140 videos
 (with the wrinkles of :mod:`.wrinkles` in both runs): browInnerUp honesty 0.72 -> 0.77, browDown L 0.71 -> 0.70,
 FER sad 0.30 -> 0.50, fearful 0.60 -> 0.40 (luispedro's fear now reads surprised), overall 0.486 -> 0.493."""
-RESPONSE_EXPONENTS = {
-    "jawOpen": JAW_EXPONENT,
-    "eyeBlinkLeft": BLINK_EXPONENT,
-    "eyeBlinkRight": BLINK_EXPONENT,
-}
+RESPONSE_EXPONENTS = {"jawOpen": JAW_EXPONENT, "eyeBlinkLeft": BLINK_EXPONENT, "eyeBlinkRight": BLINK_EXPONENT}
 
 # Lip contours, corner to corner (subject's right corner first), MediaPipe indices.
 UPPER_OUTER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
@@ -569,9 +565,7 @@ class PortraitRig:
         self.neutralize = neutralize
         self.shape_factors: dict[str, float] = {}
         self._basis_flat = self.basis.reshape(NUM_BLENDSHAPES, -1)
-        self._rest_override = self._inner_brow_override(
-            self.rest_bs
-        )  # the photo's own AU1+4, removed with it
+        self._rest_override = self._inner_brow_override(self.rest_bs)  # the photo's own AU1+4, removed with it
         lm = self.base
         chin = lm[CHIN]
         self.pivot = np.array([lm[:, 0].mean(), chin[1], lm[:, 2].mean() + 1.2 * self.frame.iod], np.float32)
