@@ -51,8 +51,14 @@ def test_each_action_draws_its_own_folds(portrait):
     assert span(wide) > 1.5 * span(lines)  # AU1+2 wrinkles the whole forehead, AU1 its middle
 
     nose, _ = wrinkle_strokes(lm, _drive(noseSneerLeft=0.8, noseSneerRight=0.8))
-    assert len(nose) == 5  # three across the nose root + two nasolabial furrows
-    assert min(abs(line[:, 1].mean() - lm[NOSE_ROOT, 1]) for line, _ in nose) < 0.05 * iod
+    assert len(nose) == 6  # two oblique lines beside the nose root on each side + two nasolabial furrows
+    root = [line for line, _ in nose if np.linalg.norm(line[0] - lm[NOSE_ROOT]) < 0.2 * iod]
+    assert len(root) == 4
+    sides = [np.sign(line[:, 0].mean() - lm[NOSE_ROOT, 0]) for line in root]
+    assert sorted(sides) == [-1, -1, 1, 1]
+    for line in root:  # running down and away from the midline
+        off_mid = np.abs(line[:, 0] - lm[NOSE_ROOT, 0])
+        assert line[-1, 1] > line[0, 1] and off_mid[-1] > off_mid[0]
 
     weak = wrinkle_strokes(lm, _drive(browDownLeft=0.3, browDownRight=0.3))[0]
     assert weak[0][1] == pytest.approx(0.3 * furrows[0][1])  # depth follows the drive
@@ -79,6 +85,11 @@ def test_furrows_darken_the_glabella_only(portrait):
     iod = wrinkle_strokes(lm, _drive())[1]
     assert len(xs) > 20
     assert np.abs(xs - mid[0]).max() < 0.3 * iod and np.abs(ys - mid[1]).max() < 0.5 * iod
+    # A fold is deepest in its middle and fades out at its ends (no drawn-on stripes).
+    line = wrinkle_strokes(lm, _drive(browDownLeft=1.0, browDownRight=1.0))[0][0][0]
+    dark = diff.max(axis=2)
+    at = lambda q: int(dark[round(q[1]), round(q[0])])  # noqa: E731
+    assert at(line[1]) > 2 * max(at(line[0]), at(line[-1]), 1)
 
 
 def test_renderer_draws_wrinkles_only_beyond_the_rest(portrait):
