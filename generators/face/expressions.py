@@ -36,8 +36,9 @@ brow head down, MediaPipe re-read it at 0.0-0.2 whatever its strength (grace_hop
 claimed a brow it did not show (face-bench honesty of browInnerUp 0.65); at C it reads about as much and
 the rendered face is the same expression at a milder brow (honesty 0.74, FER unchanged; see the
 motion model card). Since 2026-11-22 (session 7) the rig itself no longer lets AU4 cancel AU1 at the inner brow
-(:data:`.rig.INNER_BROW_OVERRIDE`); the prototype is kept at C, which the shipped motion model was trained on. Head posture (AU54-like
-head lowering in sadness) is added by :mod:`.procedural`.
+(:data:`.rig.INNER_BROW_OVERRIDE`); the prototype is kept at C. Since session 8, AU4's ``browDown`` is scaled by
+``1 - AU1`` when both are present (:data:`AU1_OVER_AU4`: ARKit's encoding of the 1+4 brow), and the shipped motion
+model (v7) was trained on that. Head posture (AU54-like head lowering in sadness) is added by :mod:`.procedural`.
 
 FACS intensities A..E (trace .. maximum) are mapped to 0.2, 0.4, 0.6, 0.8, 1.0;
 unmarked AUs are taken at C-D (0.7).
@@ -99,6 +100,20 @@ AU_TO_ARKIT: dict[int, dict[str, float]] = {
 }
 
 
+AU1_OVER_AU4 = True
+"""ARKit encodes the FACS 1+4 brow mostly as ``browInnerUp``: Apple describes ``browDown`` as the downward movement
+of the *outer* portion of the brow and ``browInnerUp`` as the upward movement of its inner portion, and in the 1+4
+brow the inner portion rises while the lowerer's pull shows mainly as the brows drawn together. MediaPipe's
+blendshape model (trained on ARKit-style targets) agrees: on every rendering of the sad brow tried in sessions 6-8
+it read ``browDown`` near 0 (0.03-0.16 for a commanded 0.47) while it read the raised inner brow, so a sad
+face commanded ``browDown`` that no reader of ARKit values would recover from it. With AU1 present, AU4's
+``browDown`` is therefore scaled by ``1 - AU1`` (sad 1C+4B: 0.40 -> 0.16); AU4 alone (anger) is unchanged.
+Simulated on the face bench before retraining (the 2026-11-22 16:34 renderer, the v6 model's sampled motion
+with this rule applied): rig honesty's worst shape 0.699 -> 0.757, FER 0.479 -> 0.464. With the motion model
+retrained on it (v7, 17:02): honesty's worst shape 0.747 (browDown L 0.70 -> 0.75, R 0.77 -> 0.82, browInnerUp
+0.77 -> 0.82), FER 0.486 (sad 0.45, unchanged)."""
+
+
 def _aus(spec: str) -> dict[int, float]:
     """'1+2+5B+26' -> {1: 0.7, 2: 0.7, 5: 0.4, 26: 0.7}."""
     out = {}
@@ -124,10 +139,17 @@ assert set(PROTOTYPES) == set(LABELS)
 
 
 def au_vector(aus: dict[int, float]) -> np.ndarray:
-    """Action-unit intensities {AU: 0..1} -> ARKit blendshapes [52] (clipped to [0, 1])."""
+    """Action-unit intensities {AU: 0..1} -> ARKit blendshapes [52] (clipped to [0, 1]).
+
+    AU4 with AU1 (the oblique brow of sadness): AU4's ``browDown`` share is scaled by ``1 - AU1`` (see
+    :data:`AU1_OVER_AU4`); every other AU maps through :data:`AU_TO_ARKIT` unchanged.
+    """
     v = np.zeros(NUM_BLENDSHAPES, np.float32)
+    inner_raise = float(aus.get(1, 0.0)) if AU1_OVER_AU4 else 0.0
     for au, a in aus.items():
         for name, w in AU_TO_ARKIT[au].items():
+            if au == 4 and name.startswith("browDown"):
+                w = w * (1.0 - inner_raise)
             v[BLENDSHAPE_INDEX[name]] += a * w
     return np.clip(v, 0.0, 1.0)
 

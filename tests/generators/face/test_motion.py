@@ -154,6 +154,14 @@ def test_facs_prototypes():
     assert _bs(p["disgusted"], "noseSneerLeft") > 0.5
     assert _bs(p["fearful"], "mouthStretchLeft") > 0.5 and _bs(p["fearful"], "eyeWideLeft") > 0.5
     assert not p["neutral"].any()
+    # FACS 1+4 in ARKit terms: the raised inner brow takes over, AU4 keeps (1 - AU1) of its browDown.
+    from emotive.generators.face.expressions import au_vector
+
+    assert _bs(au_vector({4: 0.4}), "browDownLeft") == pytest.approx(0.4)
+    assert _bs(au_vector({1: 0.6, 4: 0.4}), "browDownLeft") == pytest.approx(0.4 * (1 - 0.6))
+    assert _bs(au_vector({1: 0.6, 4: 0.4}), "browInnerUp") == pytest.approx(0.6)
+    assert _bs(au_vector({1: 0.6, 9: 1.0}), "browDownLeft") == pytest.approx(0.3)  # AU9's brow share is not AU4's
+    assert _bs(p["sad"], "browDownLeft") < 0.2 < _bs(p["angry"], "browDownLeft")
     half = expression_blendshapes("happy:0.5")
     assert _bs(half, "mouthSmileLeft") == pytest.approx(
         0.5 * _bs(expression_blendshapes("happy"), "mouthSmileLeft")
