@@ -164,6 +164,16 @@ def _procrustes_residual(x: np.ndarray, ref: np.ndarray) -> float:
     return float(np.linalg.norm(scale * xc @ rot - rc, axis=1).mean())
 
 
+def identity_drift_pct(landmarks: np.ndarray, reference: np.ndarray) -> float:
+    """Face-shape difference of one face from a reference face: the mean distance of the rigid landmarks (face
+    outline, eye corners, nose; :data:`RIGID`) after a similarity alignment, in % of the reference's face width.
+    Both are MediaPipe's 478 landmarks in pixels ([478, >=2])."""
+    idx = list(region_indices()["face_oval"]) + list(RIGID)
+    ref = np.asarray(reference)[:, :2]
+    width = float(np.ptp(ref[:, 0]))
+    return _procrustes_residual(np.asarray(landmarks)[idx, :2], ref[idx]) / max(width, 1e-6) * 100
+
+
 def evaluate(
     video: str | os.PathLike,
     target: Emotion | str | None = None,
@@ -259,9 +269,7 @@ def evaluate(
         figures["honesty_min"] = min(valid) if valid else None
 
     # Identity drift over closed-mouth frames.
-    r_idx = list(region_indices()["face_oval"]) + list(RIGID)
     ref = ref_shape if ref_shape is not None else shapes[0][1]
-    width = float(np.ptp(ref[:, 0]))
     cmd_jaw = cmd.get("jawOpen") if cmd is not None else None
 
     def closed(i: int, read_jaw: float) -> bool:
@@ -269,9 +277,7 @@ def evaluate(
             return bool(cmd_jaw[i] < CLOSED_CMD)
         return read_jaw < CLOSED_READ
 
-    drift = [
-        _procrustes_residual(lm[r_idx], ref[r_idx]) / max(width, 1e-6) * 100 for i, lm, j in shapes if closed(i, j)
-    ]
+    drift = [identity_drift_pct(lm, ref) for i, lm, j in shapes if closed(i, j)]
     figures["identity_frames"] = len(drift)
     if drift:
         figures["identity_drift_pct"] = float(np.mean(drift))

@@ -115,9 +115,9 @@ retrained on it (v7, 17:02): honesty's worst shape 0.747 (browDown L 0.70 -> 0.7
 
 
 def _aus(spec: str) -> dict[int, float]:
-    """'1+2+5B+26' -> {1: 0.7, 2: 0.7, 5: 0.4, 26: 0.7}."""
+    """'1+2+5B+26' -> {1: 0.7, 2: 0.7, 5: 0.4, 26: 0.7}; '' -> {} (no action)."""
     out = {}
-    for tok in spec.split("+"):
+    for tok in filter(None, spec.split("+")):
         tok = tok.strip()
         letter = tok[-1] if tok[-1] in FACS_INTENSITY else None
         au = int(tok[:-1] if letter else tok)
@@ -125,17 +125,34 @@ def _aus(spec: str) -> dict[int, float]:
     return out
 
 
-PROTOTYPES: dict[str, dict[int, float]] = {
-    "neutral": {},
-    "calm": _aus("12A+43A"),
-    "happy": _aus("6+12D"),
-    "sad": _aus("1C+4B+15E+17B+64B"),
-    "angry": _aus("4D+5B+7+23+24B"),
-    "fearful": _aus("1E+2E+5E+20E+26"),
-    "disgusted": _aus("9E+10B+17C"),
-    "surprised": _aus("1D+2D+5B+26"),
+PROTOTYPE_SPECS: dict[str, str] = {
+    "neutral": "",
+    "calm": "12A+43A",
+    "happy": "6+12D",
+    "sad": "1C+4B+15E+17B+64B",
+    "angry": "4D+5B+7+23+24B",
+    "fearful": "1E+2E+5E+20E+26",
+    "disgusted": "9E+10B+17C",
+    "surprised": "1D+2D+5B+26",
 }
+"""The prototypes of the table above, in FACS notation."""
+PROTOTYPES: dict[str, dict[int, float]] = {k: _aus(v) for k, v in PROTOTYPE_SPECS.items()}
 assert set(PROTOTYPES) == set(LABELS)
+
+EMFACS_VARIANTS: dict[str, tuple[str, ...]] = {
+    "happy": (PROTOTYPE_SPECS["happy"], "12D", "6E+12E+25"),
+    "sad": (PROTOTYPE_SPECS["sad"], "1+4+15E", "6+15E", "1+4+15B+17", "1+4+15E+64B"),
+    "surprised": (PROTOTYPE_SPECS["surprised"], "1+2+5B+27", "1+2+26", "5B+26"),
+    "fearful": (PROTOTYPE_SPECS["fearful"], "1+2+4+5+20+25", "1+2+4+5+25", "1+2+5+26", "5+20+25"),
+    "angry": (PROTOTYPE_SPECS["angry"], "4+5+7+10+23+26", "4+5+7+23+26", "4+5+7+17+23", "4+5+7+17+24"),
+    "disgusted": (PROTOTYPE_SPECS["disgusted"], "9", "9+17", "10+17", "9+16+26", "10+16+25"),
+    "neutral": ("",),
+}
+"""For each bench label, the shipped prototype first, then other ways EMFACS (Friesen & Ekman 1983) predicts the
+emotion is shown, written with the action units of :data:`AU_TO_ARKIT` (AU11, AU22 and AU54 are left out; "25/26"
+alternatives are listed once each way where both render differently). The face bench renders them all on every
+portrait to measure how far the renderer and the FER2013 recogniser can go together, whatever the motion model does
+(:func:`emotive.apps.bench.benchmarks.face.fer_ceiling`)."""
 
 
 def au_vector(aus: dict[int, float]) -> np.ndarray:
@@ -152,6 +169,11 @@ def au_vector(aus: dict[int, float]) -> np.ndarray:
                 w = w * (1.0 - inner_raise)
             v[BLENDSHAPE_INDEX[name]] += a * w
     return np.clip(v, 0.0, 1.0)
+
+
+def spec_blendshapes(spec: str) -> np.ndarray:
+    """ARKit blendshapes [52] of action units in FACS notation ('1+2+5B+26'; '' is no action)."""
+    return au_vector(_aus(spec))
 
 
 PROTOTYPE_BLENDSHAPES: dict[str, np.ndarray] = {k: au_vector(v) for k, v in PROTOTYPES.items()}

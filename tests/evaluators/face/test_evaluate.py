@@ -91,3 +91,30 @@ def test_bad_videos(tmp_path):
     _write(tmp_path / "coffee.mp4", [skimage.data.coffee()[:256, :256]] * 5)
     with pytest.raises(NoFaceError, match="No face"):
         evaluate(tmp_path / "coffee.mp4")
+
+
+def test_identity_drift_ignores_pose_in_the_image_plane_and_counts_shape():
+    """Moving, scaling or rolling the whole face is not drift; moving the rigid points is, in % of face width."""
+    from emotive.evaluators.face.analysis import region_indices
+    from emotive.evaluators.face.evaluate import RIGID, identity_drift_pct
+
+    rng = np.random.default_rng(0)
+    ref = rng.uniform(0, 200, (478, 2))
+    a = np.radians(12.0)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    assert identity_drift_pct(1.7 * ref @ rot.T + [30.0, -5.0], ref) == pytest.approx(0.0, abs=1e-9)
+    idx = list(region_indices()["face_oval"]) + list(RIGID)
+    w = np.ptp(ref[:, 0])
+
+    def moved(k: float) -> np.ndarray:
+        m = ref.copy()
+        m[idx[:5], 1] += k * w  # five outline points down by k face widths
+        return m
+
+    small, double = identity_drift_pct(moved(0.02), ref), identity_drift_pct(moved(0.04), ref)
+    raw = 2.0 * 5 / len(idx)  # the mean move in %, before the alignment spreads it over all rigid points
+    assert 0.5 * raw < small < 2.5 * raw
+    assert double == pytest.approx(2 * small, rel=0.05)
+    other = ref.copy()
+    other[[i for i in range(478) if i not in idx][:50]] += 40.0  # lips, brows, lids: expression, not identity
+    assert identity_drift_pct(other, ref) == pytest.approx(0.0, abs=1e-9)

@@ -170,6 +170,20 @@ def test_facs_prototypes():
     assert _bs(mix, "mouthSmileLeft") > 0.1 and _bs(mix, "browOuterUpLeft") > 0.1
 
 
+def test_emfacs_variants_parse_and_start_with_the_prototype():
+    from emotive.generators.face.expressions import EMFACS_VARIANTS, PROTOTYPE_SPECS, spec_blendshapes
+
+    assert not spec_blendshapes("").any()
+    assert _bs(spec_blendshapes("1+2+5B+26"), "eyeWideLeft") == pytest.approx(0.4)
+    for label, spec in PROTOTYPE_SPECS.items():
+        np.testing.assert_allclose(spec_blendshapes(spec), PROTOTYPE_BLENDSHAPES[label])
+    for label, variants in EMFACS_VARIANTS.items():
+        assert variants[0] == PROTOTYPE_SPECS[label] and len(set(variants)) == len(variants)
+        looks = [spec_blendshapes(v) for v in variants]
+        assert all(a.any() for a in looks) or label == "neutral"
+        assert all(not np.allclose(a, b) for i, a in enumerate(looks) for b in looks[i + 1 :])
+
+
 # --- procedural synthesis ---------------------------------------------------------------
 
 
