@@ -149,8 +149,8 @@ EMFACS_VARIANTS: dict[str, tuple[str, ...]] = {
     "neutral": ("",),
 }
 """For each bench label, the shipped prototype first, then other ways EMFACS (Friesen & Ekman 1983) predicts the
-emotion is shown, written with the action units of :data:`AU_TO_ARKIT` (AU11, AU22 and AU54 are left out; "25/26"
-alternatives are listed once each way where both render differently). The face bench renders them all on every
+emotion is shown, written with the action units of :data:`AU_TO_ARKIT` (AU11, AU22 and AU54 are left out; where
+EMFACS allows 25, 26 or 27, each variant takes one of them). The face bench renders them all on every
 portrait to measure how far the renderer and the FER2013 recogniser can go together, whatever the motion model does
 (:func:`emotive.apps.bench.benchmarks.face.fer_ceiling`)."""
 

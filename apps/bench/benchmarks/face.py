@@ -198,7 +198,8 @@ def fer_ceiling(portraits: dict[str, np.ndarray], size: int = 256) -> list[dict]
 
 def identity_floor(portraits: dict[str, np.ndarray], size: int = 256) -> dict[str, float]:
     """The identity measure's floor per portrait: MediaPipe's face shape on the prepared (cropped, resized,
-    not animated) portrait against its shape on the photo, in % of face width. No rendering can do better."""
+    not animated) portrait against its shape on the photo, in % of face width: the reader's own disagreement, which
+    an animated frame cannot be expected to measure below."""
     from emotive.evaluators.face.analysis import FaceAnalyzer
     from emotive.evaluators.face.evaluate import identity_drift_pct
     from emotive.generators.face.render import prepare_portrait
