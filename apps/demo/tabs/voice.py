@@ -121,7 +121,7 @@ def convert(upload: Any, words: Any, seed: Any, request: str,
     import soundfile as sf
 
     from emotive.conditioning.files import atomic_output
-    from emotive.evaluators.speech.audio import load_speech
+    from emotive.evaluators.speech.audio import MAX_CLIPPED_FRACTION, load_speech
     from emotive.generators.speech.prosody import ProsodyPipeline, describe
 
     from ..charts import verdict_chart, verdict_markdown
@@ -148,12 +148,19 @@ def convert(upload: Any, words: Any, seed: Any, request: str,
     if SER_READY:
         progress(0.75, desc="recognising the emotion" + (" and transcribing (Whisper)" if words else ""))
         ser = _recogniser()
-        before = ser.evaluate(str(upload), None)
-        verdict = ser.evaluate(str(wav), emotion, reference=[str(upload)], text=words or None)
+        if sa.clipped_fraction > MAX_CLIPPED_FRACTION:
+            # The recogniser refuses clipped audio (its features would be unreliable): the converted audio,
+            # which WORLD resynthesises below full scale, is judged without the original as reference.
+            verdict = ser.evaluate(str(wav), emotion, text=words or None)
+            lines.append(f"The original recording is clipped ({sa.clipped_fraction:.0%} of its samples at full "
+                         "scale), so the recogniser did not judge it or use it as the speaker's neutral reference.")
+        else:
+            before = ser.evaluate(str(upload), None)
+            verdict = ser.evaluate(str(wav), emotion, reference=[str(upload)], text=words or None)
+            lines.append(f"The original recording alone was recognised as **{before.label}**. The verdict on the "
+                         "converted audio uses the original as the speaker's neutral reference.")
         chart = verdict_chart(verdict)
         lines.insert(0, verdict_markdown(verdict))
-        lines.append(f"The original recording alone was recognised as **{before.label}**. The verdict on the "
-                     "converted audio uses the original as the speaker's neutral reference.")
         downloads.append(str(ux.write_text_output("voice-verdict.json", verdict.to_json(indent=2))))
     else:
         lines.append("*No verdict: the speech emotion recogniser's weights are not shipped yet "

@@ -116,6 +116,21 @@ def test_convert_changes_the_pitch_the_way_the_emotion_asks(client):
     assert medians["angry:0.9"] > np.nanmedian(f0_in) > medians["sad:0.9"], medians
 
 
+@pytest.mark.skipif(not (_shown("voice") and voice.SER_READY), reason="the voice tab's recogniser is not available")
+def test_convert_a_clipped_recording_keeps_the_conversion_and_says_why_it_is_not_the_reference(tmp_path):
+    """The tab reads uploads with clipping allowed; the recogniser refuses clipped audio, so the clipped original
+    is neither judged nor used as the reference, and the converted audio is still judged and returned."""
+    import soundfile as sf
+
+    x, sr = sf.read(str(voice.EXAMPLE_WAV), dtype="float32")
+    loud = tmp_path / "clipped.wav"
+    sf.write(loud, np.clip(12 * x, -1, 1), sr)
+    wav, _, _, text, files = voice.convert(str(loud), "", 0, "sad:0.8", progress=lambda *a, **k: None)
+    assert sf.info(wav).frames > 0.5 * len(x)
+    assert "clipped" in text and "speaker_reference no" in text and "allow_clipping" not in text
+    assert any(str(p).endswith(".json") for p in files)
+
+
 @pytest.mark.parametrize(("api_name", "args", "words"), [
     ("compose", (8, 20, music.FROM_EMOTION, 0, 3.0, 0, "happy"), "Tempo must be 0"),
     ("compose", (99, 0, music.FROM_EMOTION, 0, 3.0, 0, "happy"), "maximum value 32"),  # gradio checks the slider
