@@ -231,19 +231,21 @@ def build(panel: EmotionPanel) -> None:
                                     elem_id="portrait-voice")
             gr.Markdown(ux.limits_note("audio", "image") + " A 10-second clip takes about 10 s at 256 px on 2 cores "
                         "(measured; more when the machine is busy, about 1.5x at 512 px).")
-            size = gr.Radio(list(SIZES), value=256, label="Frame size (px)", elem_id="portrait-size")
+            # String choices: gradio's API lists a Radio's values as strings and refuses '256' among int choices.
+            size = gr.Radio([str(s) for s in SIZES], value=str(SIZES[0]), label="Frame size (px)",
+                            elem_id="portrait-size")
             full = gr.Checkbox(value=True, label="Check every frame",
                                info=f"adds lip sync; otherwise every {SPARSE_STRIDE}th frame is checked "
                                     "(about 5x faster on long clips)", elem_id="portrait-full")
             seed = ux.seed_input(elem_id="portrait-seed")
             run = gr.Button("Animate", variant="primary", elem_id="portrait-run")
             first_voice = tts.default_voice() if with_tts else None  # examples never empty the voice box
-            examples = [[str(ASTRONAUT), str(TEN_SECOND_WAV), "", first_voice, 256, True, 0],
-                        [str(ASTRONAUT), str(SHORT_WAV), "", first_voice, 512, False, 1]]
+            examples = [[str(ASTRONAUT), str(TEN_SECOND_WAV), "", first_voice, "256", True, 0],
+                        [str(ASTRONAUT), str(SHORT_WAV), "", first_voice, "512", False, 1]]
             labels = ["astronaut, 10 s of speech (four sentences), 256 px, every frame checked",
                       "astronaut, 3 s of speech, 512 px, every 5th frame checked"]
             if GRACE_HOPPER is not None:
-                examples.append([str(GRACE_HOPPER), str(SHORT_WAV), "", first_voice, 256, True, 3])
+                examples.append([str(GRACE_HOPPER), str(SHORT_WAV), "", first_voice, "256", True, 3])
                 labels.append("Grace Hopper (matplotlib's sample photo), 3 s of speech, 256 px, every frame checked")
             if with_tts:
                 examples.append([str(ASTRONAUT), None, TTS_EXAMPLE, first_voice, 256, True, 2])
@@ -283,21 +285,21 @@ def _no_face_image() -> Path | None:
 def api_cases() -> dict[str, dict[str, list[tuple]]]:
     """Arguments: (portrait, speech, text, voice, size, full check, seed, emotion request)."""
     wav, readme = _file(SHORT_WAV), _file(EXAMPLES_DIR / "README.md")
-    ok = [(None, wav, "", None, 256, True, 0, "happy:0.8")]
+    ok = [(None, wav, "", None, "256", True, 0, "happy:0.8")]
     bad = [
-        (None, None, "", None, 256, True, 0, "happy"),  # no speech
-        (None, readme, "", None, 256, True, 0, "happy"),  # not audio
-        (readme, wav, "", None, 256, True, 0, "happy"),  # not an image
-        *([(_file(_no_face_image()), wav, "", None, 256, True, 0, "happy")] if _no_face_image() else []),
-        (None, wav, "", None, 300, True, 0, "happy"),  # unsupported size
-        (None, wav, "", None, 256, True, 0, "suprised:0.4"),  # misspelt emotion
+        (None, None, "", None, "256", True, 0, "happy"),  # no speech
+        (None, readme, "", None, "256", True, 0, "happy"),  # not audio
+        (readme, wav, "", None, "256", True, 0, "happy"),  # not an image
+        *([(_file(_no_face_image()), wav, "", None, "256", True, 0, "happy")] if _no_face_image() else []),
+        (None, wav, "", None, "300", True, 0, "happy"),  # unsupported size
+        (None, wav, "", None, "256", True, 0, "suprised:0.4"),  # misspelt emotion
     ]
     if tts.available():
         voice = tts.default_voice()
-        ok.append((None, None, "Hello there.", voice, 256, False, 0, "sad:0.6"))  # text -> speech -> portrait
-        bad.append((None, None, "x" * (tts.MAX_TEXT_CHARS + 1), voice, 256, True, 0, "happy"))  # text too long
+        ok.append((None, None, "Hello there.", voice, "256", False, 0, "sad:0.6"))  # text -> speech -> portrait
+        bad.append((None, None, "x" * (tts.MAX_TEXT_CHARS + 1), voice, "256", True, 0, "happy"))  # text too long
     else:
-        bad.append((None, None, "Hello there.", None, 256, True, 0, "happy"))  # text without the TTS
+        bad.append((None, None, "Hello there.", None, "256", True, 0, "happy"))  # text without the TTS
     return {"animate": {"ok": ok, "bad": bad}}
 
 
