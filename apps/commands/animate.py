@@ -52,6 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".ppm", ".tif", ".tiff", ".gif")
+CHARS_PER_SECOND = 10.0
+"""Measured speaking rate of the TTS (20,000 characters -> 1,947 s): a --text that the TTS would speak for longer
+than the portrait's audio limit is refused before it is spoken, not after."""
 
 
 def _split_inputs(inputs: list[str], text: str | None) -> tuple[str | None, str | None]:
@@ -66,6 +70,9 @@ def _split_inputs(inputs: list[str], text: str | None) -> tuple[str | None, str 
     if len(inputs) == 1:
         if text and not inputs[0].lower().endswith(AUDIO_SUFFIXES):
             return inputs[0], None
+        if not text and inputs[0].lower().endswith(IMAGE_SUFFIXES):
+            raise EmotiveError(f"'{inputs[0]}' is a picture: give a speech file after it, or --text for the TTS "
+                               "to speak.")  # fmt: skip
         return None, inputs[0]
     if not text:
         raise EmotiveError("Give a speech file, or --text for the TTS to speak.")
@@ -82,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(1)
     portrait_path, audio = _split_inputs(args.inputs, args.text)
+    _check_early(args, speaks=audio is None)
     if portrait_path is None:
         import skimage.data
 
@@ -106,6 +114,34 @@ def run(args: argparse.Namespace) -> int:
     if args.motion_out:
         print(f"wrote {args.motion_out}")
     return 0
+
+
+def _check_early(args: argparse.Namespace, speaks: bool) -> None:
+    """What can be refused in a second is refused before minutes of speech synthesis and rendering."""
+    import math
+
+    from emotive.conditioning import Emotion
+    from emotive.conditioning.errors import EmotiveError
+    from emotive.conditioning.files import check_output
+    from emotive.generators.face.render import VIDEO_SUFFIXES
+    from emotive.generators.face.talking import MAX_AUDIO_S
+
+    Emotion.parse(args.emotion)
+    check_output(args.out, args.force, VIDEO_SUFFIXES)
+    if args.motion_out:
+        check_output(args.motion_out, args.force, (".csv", ".json"))
+    if args.steps < 1:
+        raise EmotiveError(f"--steps must be at least 1, got {args.steps}.")
+    if not (math.isfinite(args.guidance) and args.guidance >= 0):
+        raise EmotiveError(f"--guidance must be a finite number >= 0, got {args.guidance}.")
+    if speaks:
+        text = (args.text or "").strip()
+        if len(text) > MAX_AUDIO_S * CHARS_PER_SECOND:
+            raise EmotiveError(
+                f"--text is {len(text)} characters, about {len(text) / CHARS_PER_SECOND / 60:.0f} minutes of speech; "
+                f"a talking portrait takes at most {MAX_AUDIO_S / 60:.0f} minutes (about "
+                f"{MAX_AUDIO_S * CHARS_PER_SECOND:.0f} characters)."
+            )
 
 
 def _speak(text: str, emotion: str, voice: str, seed: int, out: str) -> None:

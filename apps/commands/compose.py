@@ -37,9 +37,12 @@ def run(args: argparse.Namespace) -> int:
     from emotive.generators.music.pipeline import MusicPipeline
 
     torch.set_num_threads(1)
-    for path in (args.out, args.wav, args.png):  # fail before composing, not after
+    from emotive.generators.music.pipeline import MIDI_SUFFIXES
+
+    # Fail before composing, not after. Distinct endings also keep one output from replacing another.
+    for path, suffixes in ((args.out, MIDI_SUFFIXES), (args.wav, (".wav",)), (args.png, (".png",))):
         if path:
-            check_output(path, args.force)
+            check_output(path, args.force, suffixes)
     pipe = MusicPipeline.from_pretrained(args.model)
     out = pipe(
         emotion=args.emotion,

@@ -30,11 +30,11 @@ def run(args: argparse.Namespace) -> int:
     from emotive.generators.speech.prosody import ProsodyPipeline, describe
 
     emotion = Emotion.parse(args.emotion)
-    check_output(args.out, args.force)
+    check_output(args.out, args.force, suffixes=(".wav",))
     sa = load_speech(args.input, allow_clipping=args.allow_clipping)
     audio = sa.audio if sa.channels == 1 else sa.audio[:, None].repeat(2, axis=1)
     out = ProsodyPipeline()(audio, sa.sr, emotion=emotion, generator=args.seed)
-    with atomic_output(args.out, overwrite=args.force) as tmp:
+    with atomic_output(args.out, overwrite=args.force, suffixes=(".wav",)) as tmp:
         sf.write(str(tmp), out.audio, out.sr, subtype="PCM_16", format="WAV")
     print(f"{args.out}: {emotion.label} (intensity {emotion.intensity:.2f}) | {describe(out.params)}")
     return 0

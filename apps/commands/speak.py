@@ -42,12 +42,12 @@ def run(args: argparse.Namespace) -> int:
 
     text = sys.stdin.read() if args.text == "-" else args.text
     emotion = Emotion.parse(args.emotion)
-    check_output(args.out, args.force)
+    check_output(args.out, args.force, suffixes=(".wav",))
     pipe = EmotionalSpeechPipeline.from_pretrained(args.model)
     out = pipe(text, emotion=emotion, voice=args.voice, generator=torch.Generator().manual_seed(args.seed),
                num_candidates=args.candidates, guidance_scale=args.guidance, temperature=args.temperature,
                pace=args.pace, progress=True, history=args.autoregressive, envelope=args.envelope)
-    with atomic_output(args.out, overwrite=args.force) as tmp:
+    with atomic_output(args.out, overwrite=args.force, suffixes=(".wav",)) as tmp:
         sf.write(str(tmp), out.waveform, out.sample_rate, subtype="PCM_16", format="WAV")
     print(f"{args.out}: {out.duration:.2f} s, voice {out.voice}, {emotion.label} (intensity {emotion.intensity:.2f}), "
           f"{len(out.chunks)} chunk(s), {out.codes.shape[1]} codebooks x {out.codes.shape[-1]} frames")

@@ -144,6 +144,10 @@ class MotionDiffusionPipeline:
         """
         t0 = time.perf_counter()
         emo = Emotion.parse(emotion) if isinstance(emotion, str) else emotion
+        if not (isinstance(num_steps, int) and 1 <= num_steps <= self.num_train_timesteps):
+            raise EmotiveError(f"num_steps must be an integer from 1 to {self.num_train_timesteps}, got {num_steps!r}.")
+        if not (isinstance(guidance_scale, int | float) and np.isfinite(guidance_scale) and guidance_scale >= 0):
+            raise EmotiveError(f"guidance_scale must be a finite number >= 0, got {guidance_scale!r}.")
         feats = audio_features(audio, sr)
         n = len(feats)
         w = self.window

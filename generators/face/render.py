@@ -36,6 +36,8 @@ from emotive.generators.face.motion import FaceMotion
 from emotive.generators.face.rig import LOWER_INNER, UPPER_INNER, PortraitRig, _lid_split, response
 from emotive.generators.face.wrinkles import paint_wrinkles
 
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
+"""Containers the video (H.264 + AAC) is written in, by file-name ending."""
 FRAMING = 2.4
 """Crop side / face size: the square crop shows the head, hair and shoulders' top."""
 SIZES = (256, 512)
@@ -471,7 +473,7 @@ def write_video(
     except StopIteration:
         raise EmotiveError("No frames to write.") from None
     h, w = first.shape[:2]
-    with atomic_output(path, overwrite=overwrite) as tmp:
+    with atomic_output(path, overwrite=overwrite, suffixes=VIDEO_SUFFIXES) as tmp:
         extra = ["-crf", str(quality), "-preset", "veryfast", "-movflags", "+faststart"]
         kw = {}
         if audio_path is not None:

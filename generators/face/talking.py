@@ -27,7 +27,7 @@ from emotive.evaluators.face.analysis import FaceAnalyzer
 from emotive.generators.face.motion import FPS, FaceMotion
 from emotive.generators.face.phones import Phone, phones_from_audio
 from emotive.generators.face.procedural import synthesize_motion
-from emotive.generators.face.render import PortraitRenderer, prepare_portrait, write_video
+from emotive.generators.face.render import VIDEO_SUFFIXES, PortraitRenderer, prepare_portrait, write_video
 
 MAX_AUDIO_S = 300.0
 """Longest audio accepted (s). Rendering is ~25+ fps, so 5 minutes take ~5 minutes; longer
@@ -141,7 +141,7 @@ def animate(
     emo = Emotion.parse(emotion) if isinstance(emotion, str) else emotion
     if motion not in ("auto", "diffusion", "procedural"):
         raise EmotiveError(f"motion must be 'auto', 'diffusion' or 'procedural', not {motion!r}.")
-    check_output(out, overwrite)
+    check_output(out, overwrite, VIDEO_SUFFIXES)
     if motion_out is not None:
         check_output(motion_out, overwrite)
         if Path(motion_out).suffix.lower() not in (".csv", ".json"):
@@ -232,7 +232,7 @@ class TalkingPortraitPipeline:
             return animate(portrait, audio_path, out, emotion, text, size, seed, motion_out, overwrite, progress,
                            motion="procedural", fit_gains=fit_gains)  # fmt: skip
         emo = Emotion.parse(emotion) if isinstance(emotion, str) else emotion
-        check_output(out, overwrite)
+        check_output(out, overwrite, VIDEO_SUFFIXES)
         if motion_out is not None:
             check_output(motion_out, overwrite)
         audio, sr = load_speech(audio_path)

@@ -46,6 +46,8 @@ from emotive.generators.music.vqvae import BarVQVAE, VQVAEConfig
 
 FORMAT_VERSION = 1
 MAX_BARS = 512
+MIDI_SUFFIXES = (".mid", ".midi")
+"""File-name endings of the MIDI output."""
 DEFAULT_NAME = "emotive-music-v1"
 DEFAULT_PATH = Path(__file__).resolve().parent / "pretrained" / DEFAULT_NAME
 PROGRAM = 0  # General MIDI acoustic grand piano
@@ -83,7 +85,7 @@ class MusicOutput:
         return float(self.midi.get_end_time())
 
     def write_midi(self, path: str | Path, overwrite: bool = False) -> Path:
-        with atomic_output(path, overwrite) as tmp:
+        with atomic_output(path, overwrite, MIDI_SUFFIXES) as tmp:
             self.midi.write(str(tmp))
         return Path(path)
 
@@ -99,9 +101,9 @@ class MusicOutput:
     def write_wav(self, path: str | Path, sample_rate: int = 22050, overwrite: bool = False) -> Path:
         import soundfile as sf
 
-        check_output(path, overwrite)
+        check_output(path, overwrite, (".wav",))
         audio = self.render_audio(sample_rate)
-        with atomic_output(path, overwrite) as tmp:
+        with atomic_output(path, overwrite, (".wav",)) as tmp:
             sf.write(str(tmp), audio, sample_rate, format="WAV")
         return Path(path)
 
@@ -113,7 +115,7 @@ class MusicOutput:
         import matplotlib.pyplot as plt
         from matplotlib.patches import Rectangle
 
-        check_output(path, overwrite)
+        check_output(path, overwrite, (".png",))
         fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(self.bars)), 3.2))
         notes = [n for inst in self.midi.instruments for n in inst.notes]
         spb = 240.0 / self.targets.tempo_bpm  # seconds per 4/4 bar
@@ -132,7 +134,7 @@ class MusicOutput:
         ax.set_ylabel("MIDI pitch")
         ax.set_title(f"{self.emotion.label} · {self.key} · {self.targets.tempo_bpm:.0f} BPM", fontsize=10)
         fig.tight_layout()
-        with atomic_output(path, overwrite) as tmp:
+        with atomic_output(path, overwrite, (".png",)) as tmp:
             fig.savefig(tmp, dpi=100, format="png")
         plt.close(fig)
         return Path(path)

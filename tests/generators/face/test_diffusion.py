@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from emotive.conditioning import Emotion
+from emotive.conditioning import Emotion, EmotiveError
 from emotive.generators.face.audio_features import FEATURE_DIM, audio_features
 from emotive.generators.face.dataset import build_dataset, read_rows
 from emotive.generators.face.model import MotionDenoiser
@@ -112,6 +112,16 @@ def test_windows_cover_and_crossfade_identity():
     for s in starts:
         covered[s : s + 20] = True
     assert covered.all()
+
+
+def test_bad_sampling_options_are_clear_errors():
+    pipe = MotionDiffusionPipeline(MotionDenoiser(dim=16, layers=1, heads=2, ff=32), window=20)
+    audio = np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32)
+    for kw, words in [({"num_steps": 0}, "num_steps"), ({"num_steps": 2.5}, "num_steps"),
+                      ({"guidance_scale": float("nan")}, "guidance_scale"), ({"guidance_scale": -1}, "guidance_scale")]:  # fmt: skip
+        with pytest.raises(EmotiveError, match=words):
+            pipe(audio, 16000, "sad", **kw)
+    assert len(pipe(audio, 16000, "sad", num_steps=1).motion) == 25
 
 
 def test_save_load_denoiser(tmp_path):

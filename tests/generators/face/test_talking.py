@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -119,3 +120,30 @@ def test_cli_animate_speaks_text_with_the_tts(tmp_path, capsys):
     assert audio is not None and len(audio) / 16000 > 0.5 and np.abs(audio).max() > 0.01
     rc = main(["animate", "-o", str(tmp_path / "none.mp4")])
     assert rc == 2 and "--text" in capsys.readouterr().err and not (tmp_path / "none.mp4").exists()
+
+
+def test_cli_animate_refuses_in_a_second_what_would_fail_after_minutes(tmp_path, capsys):
+    """Output names, options and a --text too long for the portrait's audio limit are refused before the TTS
+    speaks or anything renders; a picture alone is named as a picture."""
+    import imageio.v3 as iio
+
+    from emotive.apps.cli import main
+    from emotive.apps.commands.animate import CHARS_PER_SECOND
+    from emotive.generators.face.talking import MAX_AUDIO_S
+
+    portrait = tmp_path / "face.png"
+    iio.imwrite(portrait, skimage.data.astronaut())
+    cases = [
+        ([str(portrait), "--text", "Hello.", "-o", str(tmp_path / "a.wav")], "ending in .mp4"),
+        ([str(portrait), "--text", "Hello.", "-o", str(tmp_path / "b.mp4"), "--steps", "0"], "--steps"),
+        ([str(portrait), "--text", "Hello.", "-o", str(tmp_path / "c.mp4"), "--guidance", "nan"], "--guidance"),
+        ([str(portrait), "--text", "Hello. " * int(MAX_AUDIO_S * CHARS_PER_SECOND / 7 + 10), "-o",
+          str(tmp_path / "d.mp4")], "at most 5 minutes"),
+        ([str(portrait), "-o", str(tmp_path / "e.mp4")], "is a picture"),
+    ]  # fmt: skip
+    for argv, words in cases:
+        t0 = time.perf_counter()
+        rc = main(["animate", *argv])
+        err = capsys.readouterr().err
+        assert rc == 2 and words in err and time.perf_counter() - t0 < 10, (argv[-3:], err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["face.png"]

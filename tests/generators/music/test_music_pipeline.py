@@ -122,6 +122,11 @@ def test_cli_train_tiny_then_compose(tmp_path):
     assert main(["compose", "--emotion", "sad", "-o", str(out), "--model", str(model)]) == 2
     assert main(["compose", "--bars", "0", "-o", str(tmp_path / "x.mid"), "--model", str(model)]) == 2
     assert not (tmp_path / "x.mid").exists()
+    # one output named twice, or named for another format: refused before anything is written, even with --force
+    for extra in (["--wav", str(tmp_path / "x.mid")], ["--png", str(tmp_path / "x.jpg")], ["--force"]):
+        o = "x.mid" if extra[0] != "--force" else "x.txt"
+        assert main(["compose", "--bars", "4", "-o", str(tmp_path / o), "--model", str(model), *extra]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "r.png", "song.mid", "work"]
 
 
 @pytest.mark.pretrained

@@ -80,3 +80,5 @@ def test_missing_input_and_bad_emotion(tmp_path, capsys):
     sf.write(wav, speech_like(), SR)
     assert main(["convert", str(wav), "--emotion", "vad(3,0,0)", "-o", str(tmp_path / "o.wav")]) == 2
     assert not (tmp_path / "o.wav").exists()
+    assert main(["convert", str(wav), "--emotion", "sad", "-o", str(tmp_path / "o.txt")]) == 2
+    assert "ending in .wav" in capsys.readouterr().err and not (tmp_path / "o.txt").exists()

@@ -14,6 +14,7 @@ import torch
 from emotive.conditioning import Emotion
 from emotive.generators.speech.lm import CodecLM, tiny_lm_config
 from emotive.generators.speech.tts import (
+    MAX_CHARS,
     EmotionalSpeechPipeline,
     SpeechInputError,
     SpeechOutput,
@@ -72,8 +73,12 @@ def test_unknown_voice_and_bad_options(pipe):
         pipe("Hello.", voice="darth")
     with pytest.raises(SpeechInputError):
         pipe("Hello.", num_candidates=0)
-    with pytest.raises(SpeechInputError):
-        pipe("x" * 30_000)
+    with pytest.raises(SpeechInputError, match="the limit is"):
+        pipe("x" * (MAX_CHARS + 1))
+    for bad in ({"guidance_scale": float("nan")}, {"guidance_scale": float("inf")}, {"temperature": float("nan")},
+                {"temperature": -1.0}):  # fmt: skip
+        with pytest.raises(SpeechInputError, match="finite number >= 0"):
+            pipe("Hello.", **bad)
 
 
 def test_numbers_emoji_and_unknown_characters_are_normalised():
