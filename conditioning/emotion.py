@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from emotive.conditioning.errors import VALID_FORMS, EmotionError, unknown_label_error
+from emotive.conditioning.errors import VALID_FORMS, EmotionError, closest_label, unknown_label_error
 from emotive.conditioning.labels import LABEL_ALIASES, LABEL_INDEX, LABELS, NUM_LABELS, VAD_CENTROIDS
 
 SOURCES = ("label", "mixture", "vad", "text", "distribution")
@@ -422,7 +422,22 @@ def _parse_string(raw: str) -> Emotion:
         return Emotion(e.probs, e.vad, e.intensity, e.confidence, e.source, raw)
     if _looks_structured(s):
         return _parse_mixture(s, raw)
+    if not any(c.isspace() for c in s):
+        _check_one_word(s)
     return Emotion.from_text(s)
+
+
+def _check_one_word(word: str) -> None:
+    """A one-word request that is no label must at least be a word the text reader knows: "hapy" is a mistyped
+    label (an error that suggests "happy", not a prompt quietly read as happy), "xyzzy" or "12345" no emotion."""
+    from emotive.conditioning.text import default_resolver
+
+    read = default_resolver().read_word(word)
+    if read is not None and not (read in LABEL_ALIASES and read != word.lower().strip("!?.,")):
+        return
+    if closest_label(word) is not None:
+        raise unknown_label_error(word)
+    raise EmotionError(f"'{word}' is not an emotion label or a word the text reader knows. Valid forms: {VALID_FORMS}.")
 
 
 def _parse_mixture(s: str, raw: str) -> Emotion:

@@ -194,6 +194,27 @@ class TextEmotionResolver:
             self._load_lexicons()
             self._load_embedder()
 
+    def read_word(self, word: str) -> str | None:
+        """How a one-word prompt is read: the word (case and punctuation aside) when it is in the emotion lexicons
+        or the English vocabulary, or an inflection of a lexicon word ("calmer"); the lexicon word a misspelling is
+        repaired to ("terified" -> "terrified"); the prompt itself when it holds an emoji or emoticon; else None."""
+        with self._lock:
+            self._load_lexicons()
+        assert self._english is not None and self._nrc is not None and self._emotion_vocab is not None
+        if any(key in word for key in self._emoji_keys):
+            return word
+        w = re.sub(r"[^a-z']", "", word.lower())
+        if not w:
+            return None
+        if w in lx.WORDS or w in self._nrc or w in self._english:
+            return w
+        fixed = self._fix_spelling(w)
+        if fixed != w and (fixed in lx.WORDS or fixed in self._nrc):
+            return fixed
+        if any(w.startswith(v) for v in self._emotion_vocab if len(v) >= 4):
+            return w
+        return None
+
     # -------------------------------------------------------------- pieces
     def _fix_spelling(self, tok: str) -> str:
         assert self._english is not None and self._emotion_vocab is not None and self._nrc is not None

@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from emotive.conditioning import LABELS
     from emotive.evaluators.music.evaluator import MusicEvaluator, parse_music_emotion
 
-    target = parse_music_emotion(args.emotion) if args.emotion else None
+    target = parse_music_emotion(args.emotion) if args.emotion is not None else None  # "" is an error, as elsewhere
     v = MusicEvaluator().evaluate(args.file, target)
     if args.json:
         print(v.to_json(indent=2))

@@ -23,10 +23,15 @@ def register(subsub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from emotive.conditioning import LABELS
+    from emotive.conditioning import LABELS, Emotion
+    from emotive.conditioning.errors import EmotiveError
     from emotive.evaluators.speech.ser import SpeechEmotionRecognizer
 
     torch.set_num_threads(1)
+    if args.emotion is not None:
+        Emotion.parse(args.emotion)  # a bad request is refused before the models load
+    if args.text is not None and not args.text.strip():
+        raise EmotiveError("--text is empty: give the words spoken, or leave --text out.")
     ser = SpeechEmotionRecognizer.from_pretrained(args.model)
     v = ser.evaluate(args.file, args.emotion, text=args.text, reference=args.reference)
     if args.json:

@@ -32,7 +32,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from emotive.conditioning import Emotion, quadrant_of
+from emotive.conditioning import Emotion, EmotionError, quadrant_of
 from emotive.conditioning.labels import EMOPIA_MAP
 from emotive.evaluators.base import Verdict
 from emotive.evaluators.music.attributes import (
@@ -71,8 +71,10 @@ def target_quadrant(target: Emotion) -> str | None:
 def parse_music_emotion(spec: Emotion | str) -> Emotion:
     """An Emotion from anything ``Emotion.parse`` accepts, plus EMOPIA quadrant names ``Q1``..``Q4``
     (as EMOPIA's quadrant -> label mixtures in ``conditioning.labels.EMOPIA_MAP``)."""
-    if isinstance(spec, str) and re.fullmatch(r"\s*[qQ][1-4]\s*", spec):
+    if isinstance(spec, str) and re.fullmatch(r"\s*[qQ]\d+\s*", spec):
         q = spec.strip().upper()
+        if q not in EMOPIA_MAP:
+            raise EmotionError(f"EMOPIA quadrants are Q1 to Q4, not '{spec.strip()}'.")
         return Emotion.mix(dict(EMOPIA_MAP[q]), source="mixture", prompt=q)
     return Emotion.parse(spec)
 

@@ -287,7 +287,7 @@ class SpeechEmotionRecognizer:
         probs, vad = predict(self.model, feats, ref)
         tgt = Emotion.parse(target) if target is not None else None
         figures: dict = {"speaker_reference": ref is not None}
-        if text:
+        if text and text.strip():
             from emotive.evaluators.speech.asr import intelligibility
             from emotive.evaluators.speech.audio import load_speech, validate
 

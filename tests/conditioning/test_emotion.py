@@ -176,3 +176,19 @@ def test_vad_round_trip(v, a, d):
     assert Emotion.parse(str(e)) == e
     assert all(math.isfinite(x) and -1 <= x <= 1 for x in e.vad)
     assert abs(sum(e.probs) - 1) < 2e-3
+
+
+@pytest.mark.parametrize(("word", "expected"), [
+    ("hapy", "Did you mean 'happy'"), ("suprised", "Did you mean 'surprised'"),
+    ("xyzzy", "not an emotion label or a word"), ("12345", "not an emotion label or a word"),
+])  # fmt: skip
+def test_one_unknown_word_is_an_error_not_a_quiet_guess(word, expected):
+    """A one-word request is a label or a word the text reader knows; a mistyped label is not read as a prompt."""
+    with pytest.raises(EmotionError, match=expected):
+        Emotion.parse(word)
+
+
+@pytest.mark.parametrize(("word", "label"), [("furious", "angry"), ("terified", "fearful"), ("calmer", "calm"),
+                                             ("HAPPY!!!", "happy"), ("🙂", "happy")])  # fmt: skip
+def test_one_known_or_repairable_word_is_read_as_text(word, label):
+    assert Emotion.parse(word).label == label

@@ -123,6 +123,9 @@ def test_cli_evaluate_music(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["figures"]["quadrant"] == "Q1" and out["matches"] is True
     assert main(["evaluate", "music", str(tmp_path / "nope.mid")]) == 2
+    for bad, words in (("Q5", "Q1 to Q4"), ("", "empty")):  # no quiet neutral target
+        assert main(["evaluate", "music", str(path), "--emotion", bad]) == 2
+        assert words in capsys.readouterr().err
 
 
 def test_probs_follow_vad():

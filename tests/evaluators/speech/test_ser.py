@@ -107,3 +107,19 @@ def test_loads_format_1_without_trees(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(old | {"version": 9}))
     with pytest.raises(Exception, match="format version 9"):
         load(tmp_path)
+
+
+def test_cli_refuses_a_bad_request_or_empty_words_before_loading_models(tmp_path, capsys):
+    import time
+
+    import soundfile as sf
+
+    from emotive.apps.cli import main
+
+    wav = tmp_path / "x.wav"
+    t = np.arange(16000) / 16000
+    sf.write(wav, 0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t)), 16000)
+    for extra, words in ((["--text", "   "], "--text is empty"), (["-e", "hapy"], "Did you mean 'happy'")):
+        t0 = time.perf_counter()
+        assert main(["evaluate", "speech", str(wav), *extra]) == 2
+        assert words in capsys.readouterr().err and time.perf_counter() - t0 < 5
