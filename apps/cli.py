@@ -11,6 +11,7 @@ import importlib
 import os
 import pkgutil
 import sys
+import warnings
 from importlib.metadata import PackageNotFoundError, version
 
 from emotive.conditioning import EmotiveError
@@ -47,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # pyworld imports pkg_resources, whose deprecation notice is about pyworld's packaging, not the user's input;
+    # it stood before the one error line of `convert` and `evaluate speech`.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -20,6 +20,7 @@ import contextlib
 import importlib.util
 import math
 import os
+import sys
 import threading
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -222,6 +223,28 @@ def _too_small(what: str, width: float, size: tuple[int, int], min_px: float) ->
     )
 
 
+@contextlib.contextmanager
+def _native_stderr_quiet():
+    """Silence file descriptor 2 while MediaPipe builds a graph and runs it the first time: its C++ and TFLite
+    start-up lines ("W0000 ... inference_feedback_manager", "INFO: Created TensorFlow Lite XNNPACK delegate")
+    ignore GLOG_minloglevel and otherwise stand before every command's one error line. Python errors are
+    unaffected (they are raised, not printed, inside the window)."""
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 class FaceAnalyzer:
     """MediaPipe Face Landmarker in image mode; reuse one instance for many images.
 
@@ -246,6 +269,7 @@ class FaceAnalyzer:
         self._gate: FaceAnalyzer | None = None  # the confidence gate of require_confident_face (lazy)
         self._confirm: FaceAnalyzer | None = None  # the stricter gate for faces found on tiles (lazy)
         self._lock = threading.Lock()
+        self._warm = False  # the graph has run once (its native start-up log lines are behind us)
 
     def _landmarker(self):
         if self._lm is None:
@@ -260,7 +284,8 @@ class FaceAnalyzer:
                 output_face_blendshapes=True,
                 output_facial_transformation_matrixes=True,
             )
-            self._lm = vision.FaceLandmarker.create_from_options(opts)
+            with _native_stderr_quiet():
+                self._lm = vision.FaceLandmarker.create_from_options(opts)
             _register_close(self.close)
         return self._lm
 
@@ -268,6 +293,7 @@ class FaceAnalyzer:
         """Release MediaPipe's graph (also done at interpreter exit)."""
         if self._lm is not None:
             lm, self._lm = self._lm, None
+            self._warm = False
             with contextlib.suppress(Exception):  # shutting down; nothing useful to report
                 lm.close()
         for name in ("_gate", "_confirm"):
@@ -289,7 +315,11 @@ class FaceAnalyzer:
         img = load_image(image)
         h, w = img.shape[:2]
         with self._lock:
-            res = self._landmarker().detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=img))
+            first = self._lm is None or not self._warm
+            lm = self._landmarker()
+            with _native_stderr_quiet() if first else contextlib.nullcontext():
+                res = lm.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=img))
+            self._warm = True
         n = len(res.face_landmarks)
         if n == 0:
             return None, 0

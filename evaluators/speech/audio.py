@@ -79,7 +79,7 @@ def validate(audio: np.ndarray, sr: int, name: str = "audio", channels: int = 1,
         )
     peak = float(np.max(np.abs(x)))
     if peak <= 10 ** (SILENCE_PEAK_DB / 20):
-        raise AudioInputError(f"{name}: is silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS); nothing to process.")
+        raise AudioInputError(f"{name} is silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS); nothing to process.")
     clipped = float(np.mean(np.abs(x) >= 0.999))
     if clipped > MAX_CLIPPED_FRACTION and not allow_clipping:
         raise AudioInputError(

@@ -147,3 +147,19 @@ def test_cli_animate_refuses_in_a_second_what_would_fail_after_minutes(tmp_path,
         err = capsys.readouterr().err
         assert rc == 2 and words in err and time.perf_counter() - t0 < 10, (argv[-3:], err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["face.png"]
+
+
+def test_cli_error_is_one_line_without_mediapipe_start_up_noise(tmp_path, speech_wav):
+    """MediaPipe's native start-up lines used to stand before the one error line (a separate process: they are
+    written to file descriptor 2 by C++, where capsys cannot see them)."""
+    import sys
+
+    import imageio.v3 as iio
+
+    coffee = tmp_path / "coffee.png"
+    iio.imwrite(coffee, skimage.data.coffee())
+    env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
+    res = subprocess.run([sys.executable, "-m", "emotive.apps.cli", "animate", str(coffee), str(speech_wav), "-o",
+                          str(tmp_path / "o.mp4")], capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert res.returncode == 2 and res.stderr.splitlines() == [res.stderr.strip()], res.stderr
+    assert "No face found in 'coffee.png'" in res.stderr and not (tmp_path / "o.mp4").exists()
