@@ -430,10 +430,10 @@ def _parse_string(raw: str) -> Emotion:
 def _check_one_word(word: str) -> None:
     """A one-word request that is no label must at least be a word the text reader knows: "hapy" is a mistyped
     label (an error that suggests "happy", not a prompt quietly read as happy), "xyzzy" or "12345" no emotion."""
-    from emotive.conditioning.text import default_resolver
+    from emotive.conditioning.text import default_resolver, normal_word
 
     read = default_resolver().read_word(word)
-    if read is not None and not (read in LABEL_ALIASES and read != word.lower().strip("!?.,")):
+    if read is not None and not (read in LABEL_ALIASES and read != normal_word(word)):  # repaired into a label
         return
     if closest_label(word) is not None:
         raise unknown_label_error(word)

@@ -203,7 +203,7 @@ class TextEmotionResolver:
         assert self._english is not None and self._nrc is not None and self._emotion_vocab is not None
         if any(key in word for key in self._emoji_keys):
             return word
-        w = re.sub(r"[^a-z']", "", word.lower())
+        w = normal_word(word)
         if not w:
             return None
         if w in lx.WORDS or w in self._nrc or w in self._english:
@@ -440,6 +440,11 @@ def _descriptions() -> dict[str, list[str]]:
     return {label: raw[label] for label in LABELS}
 
 
+def normal_word(word: str) -> str:
+    """A one-word prompt as the lexicons spell it: lower case, letters and apostrophes only ("Happy!!" -> "happy")."""
+    return re.sub(r"[^a-z']", "", word.lower())
+
+
 _DEFAULT: TextEmotionResolver | None = None
 _DEFAULT_LOCK = threading.Lock()
 
@@ -458,4 +463,4 @@ def resolve_text(text: str) -> Emotion:
     return default_resolver().resolve(text)
 
 
-__all__ = ["TextEmotionResolver", "default_resolver", "resolve_text"]
+__all__ = ["TextEmotionResolver", "default_resolver", "normal_word", "resolve_text"]

@@ -34,11 +34,9 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from emotive.conditioning.files import check_output
-    from emotive.generators.music.pipeline import MusicPipeline
+    from emotive.generators.music.pipeline import MIDI_SUFFIXES, MusicPipeline
 
     torch.set_num_threads(1)
-    from emotive.generators.music.pipeline import MIDI_SUFFIXES
-
     # Fail before composing, not after. Distinct endings also keep one output from replacing another.
     for path, suffixes in ((args.out, MIDI_SUFFIXES), (args.wav, (".wav",)), (args.png, (".png",))):
         if path:

@@ -69,6 +69,7 @@ def iter_video(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tup
     except (OSError, RuntimeError, StopIteration):
         raise ImageInputError(f"'{p.name}' is not a readable video.") from None
     fps = float(meta.get("fps") or 25.0)
+
     def span(seconds: float) -> str:
         return f"{seconds / 60:.1f} minutes" if seconds >= 120 else f"{seconds:.1f} s"
 
