@@ -151,6 +151,10 @@ def normalize_text(text: str) -> str:
     s = " ".join(text.replace("\u2019", "'").split())
     if not s:
         raise FrontendError("The text is empty.")
+    letters = [c for c in s if c.isalpha()]
+    latin = sum(1 for c in letters if c < "\u0250")  # Basic Latin to Latin Extended-B
+    if letters and latin < 0.5 * len(letters):
+        raise FrontendError("the text is mostly in a script other than the Latin alphabet; the voices speak English.")
     for k, v in _ABBREV.items():
         s = re.sub(r"(?<![\w.])" + re.escape(k), v, s)
     months = "|".join(_MONTHS)

@@ -62,7 +62,7 @@ def test_seeded_determinism(pipe):
     assert torch.equal(a.codes, b.codes)
 
 
-@pytest.mark.parametrize("text", ["", "   ", "🙂🙂🙂", "—", "#$%^"])
+@pytest.mark.parametrize("text", ["", "   ", "🙂🙂🙂", "—", "#$%^", "你好世界", "Привет мир"])
 def test_nothing_to_say_is_a_clear_error(pipe, text):
     with pytest.raises(SpeechInputError, match="Nothing to say"):
         pipe(text)
