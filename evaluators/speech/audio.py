@@ -89,6 +89,31 @@ def validate(audio: np.ndarray, sr: int, name: str = "audio", channels: int = 1,
     return SpeechAudio(np.clip(x, -1.0, 1.0), int(sr), channels, clipped)
 
 
+def wav_cut_off(path: str | Path) -> str | None:
+    """A message when a RIFF/WAVE file ends before its data chunk does, else None (not a WAV, an intact one, or a
+    streaming header that gives no length: 0 or 0xFFFFFFFF). libsndfile reads such a file without complaint, so a
+    cut-off recording would otherwise be used in part, silently."""
+    import struct
+
+    p = Path(path)
+    size = p.stat().st_size
+    with p.open("rb") as fh:
+        if fh.read(12)[:4] != b"RIFF":
+            return None
+        pos = 12
+        while pos + 8 <= size:
+            fh.seek(pos)
+            cid, n = struct.unpack("<4sI", fh.read(8))
+            if cid == b"data":
+                held = size - pos - 8
+                if 0 < n < 0xFFFFFFFF and held < n:
+                    return (f"'{p.name}' is cut off: its header announces {n} bytes of audio but the file holds "
+                            f"{held}. Export or copy it again.")  # fmt: skip
+                return None
+            pos += 8 + n + (n & 1)
+    return None
+
+
 def load_speech(path: str | Path, allow_clipping: bool = False) -> SpeechAudio:
     """Read and validate a speech file (limits in the module docstring)."""
     import soundfile as sf
@@ -104,6 +129,9 @@ def load_speech(path: str | Path, allow_clipping: bool = False) -> SpeechAudio:
         raise AudioInputError(f"'{p}' is not a readable audio file ({exc}).") from None
     if info.frames == 0:
         raise AudioInputError(f"'{p}' contains no audio samples.")
+    cut = wav_cut_off(p) if info.format == "WAV" else None
+    if cut is not None:
+        raise AudioInputError(cut)
     if info.frames / max(1, info.samplerate) > MAX_SECONDS:
         raise AudioInputError(
             f"'{p}': {info.frames / info.samplerate / 60:.1f} min long; the limit is {MAX_SECONDS / 60:.0f} min per file. "

@@ -24,6 +24,7 @@ from emotive.conditioning import Emotion
 from emotive.conditioning.errors import EmotiveError
 from emotive.conditioning.files import check_output
 from emotive.evaluators.face.analysis import FaceAnalyzer
+from emotive.evaluators.speech.audio import wav_cut_off
 from emotive.generators.face.motion import FPS, FaceMotion
 from emotive.generators.face.phones import Phone, phones_from_audio
 from emotive.generators.face.procedural import synthesize_motion
@@ -55,6 +56,9 @@ def load_speech(path: str | os.PathLike) -> tuple[np.ndarray, int]:
             f"'{p.name}' is {info.duration / 60:.1f} minutes long; the limit is {MAX_AUDIO_S / 60:.0f} minutes. "
             "Split it into shorter parts."
         )
+    cut = wav_cut_off(p) if info.format == "WAV" else None
+    if cut is not None:
+        raise AudioInputError(cut)
     audio, sr = sf.read(str(p), dtype="float32", always_2d=True)
     audio = audio.mean(axis=1)
     if len(audio) < MIN_AUDIO_S * sr:

@@ -33,6 +33,37 @@ def test_load_speech(tmp_path):
         load_speech(tmp_path)
 
 
+def test_a_cut_off_wav_is_refused_and_intact_ones_are_not(tmp_path):
+    """libsndfile reads a WAV that ends before its data chunk does without complaint; load_speech refuses it."""
+    import struct
+
+    from emotive.evaluators.speech.audio import wav_cut_off
+    from emotive.generators.face.talking import AudioInputError as FaceAudioInputError
+    from emotive.generators.face.talking import load_speech as face_load_speech
+
+    full = tmp_path / "full.wav"
+    sf.write(full, 0.3 * tone(), SR, subtype="PCM_16")
+    data = full.read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: len(data) // 2])
+    assert wav_cut_off(full) is None and "cut off" in wav_cut_off(cut)
+    with pytest.raises(AudioInputError, match="cut off"):
+        load_speech(cut)
+    with pytest.raises(FaceAudioInputError, match="cut off"):
+        face_load_speech(cut)
+    # A chunk of odd length before the data (padded to even) and a 24-bit stereo file are intact.
+    pcm = (0.3 * tone() * 32767).astype("<i2").tobytes()
+    fmt = struct.pack("<HHIIHH", 1, 1, SR, SR * 2, 2, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"LIST" + struct.pack("<I", 5) + b"INFOx\0"
+    body += b"data" + struct.pack("<I", len(pcm)) + pcm
+    odd = tmp_path / "odd.wav"
+    odd.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    assert wav_cut_off(odd) is None and len(load_speech(odd).audio) == len(tone())
+    stereo = tmp_path / "s24.wav"
+    sf.write(stereo, np.stack([tone(), tone()], 1) * 0.3, SR, subtype="PCM_24")
+    assert wav_cut_off(stereo) is None
+
+
 def test_features_track_pitch_and_level():
     assert len(FEATURE_NAMES) == DIM
     lo = utterance_features(tone(100.0, 1.5), SR)
