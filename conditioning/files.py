@@ -182,10 +182,11 @@ def free_bytes(folder: str | os.PathLike) -> int | None:
     return st.f_bavail * st.f_frsize
 
 
-def _disk_full_message(target: Path) -> str:
-    folder = target.parent if str(target.parent) else Path(".")
-    return (f"No space left on the disk to write '{target.name}' in '{folder}'; nothing was written. "
-            "Free some space or choose another folder.")
+def _disk_full_message(*targets: Path) -> str:
+    folders = sorted({str(t.parent) if str(t.parent) else "." for t in targets})
+    names = ", ".join(t.name for t in targets)
+    return (f"No space left on the disk to write {names} in {', '.join(repr(f) for f in folders)}; nothing was "
+            "written. Free some space or choose another folder.")
 
 
 def looks_like_disk_full(exc: BaseException, folder: str | os.PathLike) -> bool:
@@ -237,9 +238,8 @@ def atomic_outputs(
         try:
             yield list(temps)
         except BaseException as exc:
-            for t in targets:
-                if looks_like_disk_full(exc, t.parent if str(t.parent) else "."):
-                    raise DiskFullError(_disk_full_message(t)) from None
+            if any(looks_like_disk_full(exc, t.parent if str(t.parent) else ".") for t in targets):
+                raise DiskFullError(_disk_full_message(*targets)) from None
             raise
         _commit(targets, temps, overwrite)
     finally:
@@ -270,7 +270,7 @@ def _commit(targets: list[Path], temps: list[Path], overwrite: bool) -> None:
             with contextlib.suppress(OSError):
                 t.unlink()
         if looks_like_disk_full(exc, targets[0].parent if str(targets[0].parent) else "."):
-            raise DiskFullError(_disk_full_message(targets[0])) from None
+            raise DiskFullError(_disk_full_message(*targets)) from None
         raise
 
 

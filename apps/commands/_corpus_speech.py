@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from emotive.apps.seeds import add_seed_argument
+
 
 def register(subsub: argparse._SubParsersAction) -> None:
     p = subsub.add_parser(
@@ -14,7 +16,7 @@ def register(subsub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--size", choices=["tiny", "small", "full"], default="small", help="tiny: seconds; small: ~1 h; full: >= 8 h")
     p.add_argument("--out", required=True, help="output folder (reused to resume)")
-    p.add_argument("--seed", type=int, default=0)
+    add_seed_argument(p, "corpus seed")
     p.add_argument("--workers", type=int, default=1, help="parallel processes")
     p.add_argument("--from-real", choices=["esd", "ravdess", "emovdb"], help="import a real corpus laid out like this")
     p.add_argument("--root", help="root folder of the real corpus (with --from-real)")

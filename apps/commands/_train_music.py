@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from emotive.apps.seeds import add_seed_argument
+
 
 def register(subsub: argparse._SubParsersAction) -> None:
     p = subsub.add_parser(
@@ -18,7 +20,7 @@ def register(subsub: argparse._SubParsersAction) -> None:
     p.add_argument("--tiny", action="store_true", help="smoke mode: one corpus file, tiny models, seconds")
     p.add_argument("--vq-steps", type=int, help="VQ-VAE steps (default 4000)")
     p.add_argument("--prior-steps", type=int, help="prior steps (default 1600)")
-    p.add_argument("--seed", type=int, default=0)
+    add_seed_argument(p, "training seed")
     p.add_argument("--force", action="store_true", help="overwrite an existing model in --out")
     p.set_defaults(func=run)
 

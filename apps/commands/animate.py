@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from emotive.apps.seeds import add_seed_argument
+
 HELP = (
     "animate a portrait speaking a WAV with an emotion (MP4, H.264 + AAC). Motion: the trained motion "
     "diffusion model when its weights are shipped (--motion auto), otherwise the PROCEDURAL motion "
@@ -21,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         nargs="*",
         metavar="[portrait] [audio]",
         help="portrait image (default: skimage's astronaut photo, public domain) and speech file "
-        "(WAV/FLAC/OGG, at most 5 minutes); without a speech file, --text is spoken by the TTS",
+        "(WAV/FLAC/OGG/MP3, at most 5 minutes); without a speech file, --text is spoken by the TTS",
     )
     p.add_argument("--emotion", "-e", default="neutral", help="label, mixture, 'vad(v,a,d)' or free text")
     p.add_argument(
@@ -35,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--motion-out", help="also write the motion (52 ARKit blendshapes + head pose) as .csv or .json"
     )
     p.add_argument("--size", type=int, choices=(256, 512), default=256, help="frame size in px")
-    p.add_argument("--seed", type=int, default=0, help="take (style, blinks, head motion)")
+    add_seed_argument(p, "take (style, blinks, head motion)")
     p.add_argument(
         "--motion",
         choices=("auto", "diffusion", "procedural"),
@@ -51,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".ppm", ".tif", ".tiff", ".gif")
 CHARS_PER_SECOND = 10.0
 """Measured speaking rate of the TTS (20,000 characters -> 1,947 s): a --text that the TTS would speak for longer
@@ -68,7 +70,7 @@ def _split_inputs(inputs: list[str], text: str | None) -> tuple[str | None, str 
     if len(inputs) == 2:
         return inputs[0], inputs[1]
     if len(inputs) == 1:
-        if text and not inputs[0].lower().endswith(AUDIO_SUFFIXES):
+        if text and not _is_audio(inputs[0]):
             return inputs[0], None
         if not text and inputs[0].lower().endswith(IMAGE_SUFFIXES):
             raise EmotiveError(f"'{inputs[0]}' is a picture: give a speech file after it, or --text for the TTS "
@@ -79,12 +81,29 @@ def _split_inputs(inputs: list[str], text: str | None) -> tuple[str | None, str 
     return None, None
 
 
+def _is_audio(path: str) -> bool:
+    """Named like audio, or read as audio by libsndfile whatever its name (an MP3 called ``take1``)."""
+    if path.lower().endswith(AUDIO_SUFFIXES):
+        return True
+    if path.lower().endswith(IMAGE_SUFFIXES):
+        return False
+    import soundfile as sf
+
+    try:
+        sf.info(path)
+    except Exception:  # libsndfile's own error types: not audio (or not there; the later check says which)
+        return False
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
     import torch
 
+    from emotive.conditioning.files import atomic_outputs
+    from emotive.generators.face.render import VIDEO_SUFFIXES
     from emotive.generators.face.talking import animate
 
     torch.set_num_threads(1)
@@ -96,19 +115,22 @@ def run(args: argparse.Namespace) -> int:
         portrait = skimage.data.astronaut()
     else:
         portrait = portrait_path
+    outputs = [args.out, args.motion_out] if args.motion_out else [args.out]
     with tempfile.TemporaryDirectory(prefix="emotive-animate-") as tmp:
         if audio is None:
             audio = str(Path(tmp) / "speech.wav")
             _speak(args.text, args.emotion, args.voice, args.seed, audio)
-        res = animate(
-            portrait, audio, args.out, emotion=args.emotion, text=args.text, size=args.size, seed=args.seed,
-            motion_out=args.motion_out, overwrite=args.force, progress=True, motion=args.motion,
-            model_path=args.model, num_steps=args.steps, guidance_scale=args.guidance,
-        )  # fmt: skip
+        # All or none: the MP4 is kept only with its motion file (a full disk or a failure keeps neither).
+        with atomic_outputs(outputs, args.force, [VIDEO_SUFFIXES, (".csv", ".json")][: len(outputs)]) as tmps:
+            res = animate(
+                portrait, audio, tmps[0], emotion=args.emotion, text=args.text, size=args.size, seed=args.seed,
+                motion_out=tmps[1] if args.motion_out else None, overwrite=True, progress=True, motion=args.motion,
+                model_path=args.model, num_steps=args.steps, guidance_scale=args.guidance,
+            )  # fmt: skip
     for note in res.notes:
         print(f"note: {note}")
     print(
-        f"wrote {res.video} ({len(res.motion)} frames, {res.motion.duration:.1f} s, {args.size} px; "
+        f"wrote {args.out} ({len(res.motion)} frames, {res.motion.duration:.1f} s, {args.size} px; "
         f"motion: {res.motion_source}; timing: {res.timing}; render {res.render_fps:.0f} fps)"
     )
     if args.motion_out:

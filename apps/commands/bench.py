@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from emotive.apps.seeds import add_seed_argument
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="run benchmarks and write bench/report.json + report.md")
@@ -12,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     p.add_argument("--out", default="bench", help="report folder (default: bench)")
     p.add_argument("--quick", action="store_true", help="smaller samples (for smoke tests; figures are not final)")
-    p.add_argument("--seed", type=int, default=0)
+    add_seed_argument(p, "seed of every benchmark")
     p.set_defaults(func=run)
 
 

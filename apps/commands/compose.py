@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from emotive.apps.seeds import add_seed_argument
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -17,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", required=True, help="output MIDI file")
     p.add_argument("--wav", help="also write an audio preview (FluidSynth, GM soundfont)")
     p.add_argument("--png", help="also write a piano-roll picture")
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed -> same piece)")
+    add_seed_argument(p, "random seed")
     p.add_argument("--tempo", type=float, help="override the tempo (BPM, 40-200)")
     p.add_argument("--mode", choices=["major", "minor"], help="override the mode")
     p.add_argument("--density", type=float, help="override the note density (onsets per bar, 1-16)")
@@ -33,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from emotive.conditioning.files import check_output
+    from emotive.conditioning import EmotiveError
+    from emotive.conditioning.files import atomic_outputs, check_output
     from emotive.generators.music.pipeline import MIDI_SUFFIXES, MusicPipeline
 
     torch.set_num_threads(1)
@@ -54,14 +57,20 @@ def run(args: argparse.Namespace) -> int:
         density=args.density,
         prompt_midi=args.prompt,
     )
-    out.write_midi(args.out, args.force)
-    written = [args.out]
-    if args.wav:
-        out.write_wav(args.wav, overwrite=args.force)
-        written.append(args.wav)
-    if args.png:
-        out.write_pianoroll(args.png, overwrite=args.force)
-        written.append(args.png)
+    if not any(inst.notes for inst in out.midi.instruments):  # whatever the musical rule, never an empty song
+        raise EmotiveError(f"The composition of {args.bars} bar(s) has no notes; nothing was written. "
+                           "Compose more bars or try another seed.")
+    # All or none: a full disk or a failed render keeps no MIDI without its WAV and PNG.
+    outputs = [(args.out, MIDI_SUFFIXES), (args.wav, (".wav",)), (args.png, (".png",))]
+    outputs = [(path, suffixes) for path, suffixes in outputs if path]
+    with atomic_outputs([p for p, _ in outputs], args.force, [s for _, s in outputs]) as tmps:
+        out.write_midi(tmps[0], overwrite=True)
+        for (path, _), tmp in zip(outputs[1:], tmps[1:]):
+            if path == args.wav:
+                out.write_wav(tmp, overwrite=True)
+            else:
+                out.write_pianoroll(tmp, overwrite=True)
+    written = [p for p, _ in outputs]
     t = out.targets
     print(f"{out.emotion.label}: {len(out.bars)} bars, {out.key}, {t.tempo_bpm:.0f} BPM, "
           f"{out.duration_s:.1f} s{' (mode rewritten)' if out.mode_rewritten else ''}; composed in {out.seconds:.2f} s")

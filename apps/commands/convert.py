@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from emotive.apps.seeds import add_seed_argument
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -16,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--emotion", "-e", required=True, help="e.g. furious, 'happy:0.6', '0.7 sad + 0.3 angry', 'vad(0.5,0.6,0)'")
     p.add_argument("-o", "--out", required=True, help="output WAV (same sample rate and channel count as the input)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
-    p.add_argument("--seed", type=int, default=0, help="seed for jitter/tremor")
+    add_seed_argument(p, "seed for jitter/tremor")
     p.add_argument("--allow-clipping", action="store_true", help="accept inputs with more than 5%% clipped samples")
     p.set_defaults(func=run)
 

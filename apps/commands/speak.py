@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from emotive.apps.seeds import add_seed_argument
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -17,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--voice", "-v", default="slt", help="joe, slt, kal, ked, rms or awb")
     p.add_argument("-o", "--out", required=True, help="output WAV (16 kHz mono, 16-bit)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
-    p.add_argument("--seed", type=int, default=0)
+    add_seed_argument(p, "sampling seed")
     p.add_argument("--candidates", "-n", type=int, default=1, help="takes per sentence, reranked by the speech evaluators")
     p.add_argument("--guidance", type=float, default=1.5, help="emotion strength (classifier-free guidance scale)")
     p.add_argument("--temperature", type=float, default=0.3, help="token sampling temperature (0 = greedy)")

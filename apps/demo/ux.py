@@ -30,6 +30,7 @@ from typing import Any
 
 import gradio as gr
 
+from emotive.apps import seeds
 from emotive.conditioning import EmotiveError
 from emotive.conditioning.files import atomic_output
 
@@ -43,7 +44,8 @@ LIGHT_LIMIT = 4
 """Default concurrency for light events (emotion resolution, plots)."""
 QUEUE_MAX_SIZE = 32
 """Requests waiting in the queue before new ones are refused with a message."""
-MAX_SEED = 2**31 - 1
+MAX_SEED = seeds.MAX_SEED
+"""The one seed rule of every command (:mod:`emotive.apps.seeds`)."""
 
 
 class DemoInputError(EmotiveError, ValueError):
@@ -159,14 +161,12 @@ def seed_input(value: int = 0, elem_id: str | None = None) -> gr.Number:
 
 
 def check_seed(seed: Any) -> int:
-    """A seed from the UI or the API as an int in [0, 2**31-1]; raises DemoInputError otherwise."""
+    """A seed from the UI or the API as an int (the rule of :mod:`emotive.apps.seeds`); raises DemoInputError
+    otherwise."""
     try:
-        value = float(seed)
-    except (TypeError, ValueError) as exc:
-        raise DemoInputError(f"The seed must be a whole number, got {seed!r}.") from exc
-    if not math.isfinite(value) or value != int(value) or not 0 <= value <= MAX_SEED:
-        raise DemoInputError(f"The seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}.")
-    return int(value)
+        return seeds.check_seed(seed)
+    except seeds.SeedError as exc:
+        raise DemoInputError(str(exc)) from None
 
 
 def generator_for(seed: Any):

@@ -34,6 +34,9 @@ MAX_AUDIO_S = 300.0
 """Longest audio accepted (s). Rendering is ~25+ fps, so 5 minutes take ~5 minutes; longer
 recordings should be split (a documented limit, not a crash)."""
 MIN_AUDIO_S = 0.2
+AUDIO_RATES_HZ = (8_000, 48_000)
+"""Sample rates accepted (the range ``emotive convert`` takes): a header outside it is a damaged or odd file,
+reported as such rather than as a file 'shorter than 0.2 s'."""
 
 
 class AudioInputError(EmotiveError, ValueError):
@@ -50,7 +53,10 @@ def load_speech(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     try:
         info = sf.info(str(p))
     except Exception:  # soundfile raises its own error types for any undecodable input
-        raise AudioInputError(f"'{p.name}' is not a readable audio file (WAV, FLAC or OGG).") from None
+        raise AudioInputError(f"'{p.name}' is not a readable audio file (WAV, FLAC, OGG or MP3).") from None
+    if not AUDIO_RATES_HZ[0] <= info.samplerate <= AUDIO_RATES_HZ[1]:
+        raise AudioInputError(f"'{p.name}': sample rate {info.samplerate} Hz is outside the supported "
+                              f"{AUDIO_RATES_HZ[0] // 1000}-{AUDIO_RATES_HZ[1] // 1000} kHz.")
     if info.duration > MAX_AUDIO_S:
         raise AudioInputError(
             f"'{p.name}' is {info.duration / 60:.1f} minutes long; the limit is {MAX_AUDIO_S / 60:.0f} minutes. "
