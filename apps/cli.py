@@ -7,6 +7,7 @@ unexpected errors print one line and exit 1 (``--debug`` shows the traceback).
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import pkgutil
@@ -64,11 +65,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("emotive: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full disk outside the atomic writers (e.g. a temporary folder) is the user's to fix
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or getattr(args, "debug", False):
+            return _internal(exc, args)
+        print(f"emotive: error: No space left on the disk ({exc.filename or 'a temporary file'}).", file=sys.stderr)
+        return 2
     except Exception as exc:  # one line for users; the traceback behind --debug
-        if getattr(args, "debug", False):
-            raise
-        print(f"emotive: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr)
-        return 1
+        return _internal(exc, args)
+
+
+def _internal(exc: BaseException, args: argparse.Namespace) -> int:
+    if getattr(args, "debug", False):
+        raise exc
+    print(f"emotive: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -20,11 +20,12 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from emotive.conditioning.errors import VALID_FORMS, EmotionError, closest_label, unknown_label_error
+from emotive.conditioning.errors import VALID_FORMS, EmotionError, closest_label, excerpt, unknown_label_error
 from emotive.conditioning.labels import LABEL_ALIASES, LABEL_INDEX, LABELS, NUM_LABELS, VAD_CENTROIDS
 
 SOURCES = ("label", "mixture", "vad", "text", "distribution")
@@ -42,13 +43,72 @@ def finite_number(name: str, x: Any) -> float:
     try:
         v = float(x)
     except (TypeError, ValueError) as exc:
-        raise EmotionError(f"{name} must be a number, got {x!r}.") from exc
+        raise EmotionError(f"{name} must be a number, got '{excerpt(str(x))}'.") from exc
     if not math.isfinite(v):
         raise EmotionError(f"{name} must be a finite number, got {v}.")
     return v
 
 
 _finite = finite_number
+
+# ------------------------------------------------------------------ the one rule for emotion text
+_DROPPED = dict.fromkeys([0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, *range(0xE0020, 0xE0080)])
+"""Invisible characters that change nothing a reader sees: zero-width space / (non-)joiner, word joiner,
+byte-order mark, soft hyphen, emoji tag characters. Removed."""
+_WHITESPACE_CONTROLS = {"\t": " ", "\n": " ", "\r": " ", "\v": " ", "\f": " "}
+_READABLE_SCRIPTS = ("LATIN", "MODIFIER")
+"""First word of the Unicode name of the letters the text reader reads (English lexicons and an English
+sentence model); emoji and punctuation are not letters and always pass."""
+_SCRIPT_NAMES = {"CJK": "Chinese (CJK)", "HANGUL": "Korean (Hangul)", "HIRAGANA": "Japanese (Hiragana)",
+                 "KATAKANA": "Japanese (Katakana)"}
+
+
+def _char_name(c: str) -> str:
+    return f"U+{ord(c):04X}" + (f" {unicodedata.name(c)}" if unicodedata.name(c, "") else "")
+
+
+def _nfkc(c: str) -> str:
+    """NFKC for letters, digits, spaces and the full-width forms; symbols and emoji stay as typed (NFKC would turn
+    the emoji '⁉️' into '!?')."""
+    if unicodedata.category(c)[0] in "LNZ" or 0xFF00 <= ord(c) <= 0xFFEF:
+        return unicodedata.normalize("NFKC", c)
+    return c
+
+
+def clean_request(text: str) -> str:
+    """The one rule for emotion text, applied before any reading: normalise what is harmless, refuse what cannot
+    be read, and say which.
+
+    * NFKC normalisation of letters, digits and spaces (full-width ``ｈａｐｐｙ`` -> ``happy``, ligatures,
+      non-breaking and ideographic spaces);
+      tabs and line breaks become spaces; zero-width and other invisible characters (:data:`_DROPPED`) go.
+    * Refused with an :class:`EmotionError` naming the character: text-direction controls (the right-to-left
+      override U+202E and its kin, which can make text read other than it shows), other control and format
+      characters, private-use and unassigned code points.
+    * Refused, naming the script: letters outside the Latin script (Arabic, Chinese, Cyrillic, ...), which the
+      English text reader cannot read (it would quietly resolve them to neutral).
+    """
+    t = "".join(_nfkc(c) for c in text).translate(_DROPPED)
+    t = "".join(_WHITESPACE_CONTROLS.get(c, c) for c in t)
+    scripts: list[str] = []
+    for c in t:
+        cat = unicodedata.category(c)
+        if cat == "Cf" or unicodedata.bidirectional(c) in ("LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI",
+                                                             "PDI"):
+            raise EmotionError(f"The emotion request contains the invisible format character {_char_name(c)} "
+                               "(it can change how text reads or displays); remove it.")
+        if cat in ("Cc", "Co", "Cs", "Cn"):
+            raise EmotionError(f"The emotion request contains the character {_char_name(c)}, which is not text; "
+                               "remove it.")
+        if cat.startswith("L"):
+            script = unicodedata.name(c, "UNKNOWN").split()[0]
+            if script not in _READABLE_SCRIPTS and script not in scripts:
+                scripts.append(script)
+    if scripts:
+        names = ", ".join(_SCRIPT_NAMES.get(s, s.title()) for s in scripts[:3])
+        raise EmotionError(f"The text reader reads English only; '{excerpt(t)}' is written in {names} script. "
+                           f"Use English words, a label ({', '.join(LABELS)}) or a VAD triple 'vad(0.5, 0.3, 0.1)'.")
+    return t
 
 
 def vad_from_probs(probs: Sequence[float], intensity: float) -> tuple[float, float, float]:
@@ -394,6 +454,7 @@ def _looks_structured(s: str) -> bool:
 
 
 def _parse_string(raw: str) -> Emotion:
+    raw = clean_request(raw)
     s = raw.strip()
     if not s:
         raise EmotionError(f"The emotion request is empty. Valid forms: {VALID_FORMS}.")
@@ -437,7 +498,8 @@ def _check_one_word(word: str) -> None:
         return
     if closest_label(word) is not None:
         raise unknown_label_error(word)
-    raise EmotionError(f"'{word}' is not an emotion label or a word the text reader knows. Valid forms: {VALID_FORMS}.")
+    raise EmotionError(
+        f"'{excerpt(word)}' is not an emotion label or a word the text reader knows. Valid forms: {VALID_FORMS}.")
 
 
 def _parse_mixture(s: str, raw: str) -> Emotion:
@@ -446,7 +508,7 @@ def _parse_mixture(s: str, raw: str) -> Emotion:
     for part in s.split("+"):
         m = _COMPONENT_RE.match(part)
         if not m:
-            raise EmotionError(f"Cannot read '{part.strip()}' in '{s}'. Valid forms: {VALID_FORMS}.")
+            raise EmotionError(f"Cannot read '{excerpt(part.strip())}' in '{excerpt(s)}'. Valid forms: {VALID_FORMS}.")
         name = m.group("label").lower()
         if name not in LABEL_ALIASES:
             raise unknown_label_error(m.group("label"))
@@ -477,13 +539,13 @@ def _parse_full(body: str) -> Emotion:
     probs_part = parts[0]
     for p in parts[1:]:
         if "=" not in p:
-            raise EmotionError(f"Cannot read '{p}' in emotion(...).")
+            raise EmotionError(f"Cannot read '{excerpt(p)}' in emotion(...).")
         k, v = p.split("=", 1)
         fields[k.strip().lower()] = v.strip()
     probs = [0.0] * NUM_LABELS
     for item in filter(None, (x.strip() for x in probs_part.split(","))):
         if "=" not in item:
-            raise EmotionError(f"Cannot read '{item}' in emotion(...): expected label=probability.")
+            raise EmotionError(f"Cannot read '{excerpt(item)}' in emotion(...): expected label=probability.")
         k, v = item.split("=", 1)
         k = k.strip().lower()
         if k not in LABEL_INDEX:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import unicodedata
 
 from emotive.conditioning.labels import LABEL_ALIASES, LABELS
 
@@ -12,6 +13,17 @@ VALID_FORMS = (
     "a VAD triple 'vad(0.5, 0.3, 0.1)' with values in [-1, 1]; "
     "or free text such as 'quietly hopeful'"
 )
+
+
+EXCERPT_CHARS = 40
+"""Longest piece of a user's input an error message quotes (a 1,000-character request is not echoed whole)."""
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` as an error message may quote it: at most ``limit`` characters (then "..."), invisible and control
+    characters shown as ``?``."""
+    shown = "".join(c if c.isprintable() and unicodedata.category(c) != "Cf" else "?" for c in str(text)[: limit + 1])
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 class EmotiveError(Exception):
@@ -42,4 +54,4 @@ def unknown_label_error(word: str) -> EmotionError:
     """An EmotionError for an unknown label, suggesting the closest one."""
     guess = closest_label(word)
     hint = f" Did you mean '{guess}'?" if guess else ""
-    return EmotionError(f"Unknown emotion label '{word}'.{hint} Valid labels: {', '.join(LABELS)}.")
+    return EmotionError(f"Unknown emotion label '{excerpt(word)}'.{hint} Valid labels: {', '.join(LABELS)}.")

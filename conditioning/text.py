@@ -32,7 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from emotive.conditioning import lexicon as lx
-from emotive.conditioning.emotion import MAX_PROMPT_CHARS, Emotion, vad_from_probs
+from emotive.conditioning.emotion import MAX_PROMPT_CHARS, Emotion, clean_request, vad_from_probs
 from emotive.conditioning.errors import EmotionError
 from emotive.conditioning.labels import LABEL_INDEX, LABELS, NUM_LABELS
 
@@ -320,7 +320,7 @@ class TextEmotionResolver:
     def resolve(self, text: str) -> Emotion:
         if not isinstance(text, str):
             raise EmotionError(f"An emotion prompt must be text, got {type(text).__name__}.")
-        raw = text
+        raw = text = clean_request(text)  # the one rule: normalise the harmless, refuse the unreadable
         text = text.strip()
         if not text:
             raise EmotionError("The emotion prompt is empty. Try a label like 'happy' or words like 'quietly hopeful'.")

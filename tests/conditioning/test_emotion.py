@@ -192,3 +192,57 @@ def test_one_unknown_word_is_an_error_not_a_quiet_guess(word, expected):
                                              ("HAPPY!!!", "happy"), ("🙂", "happy")])  # fmt: skip
 def test_one_known_or_repairable_word_is_read_as_text(word, label):
     assert Emotion.parse(word).label == label
+
+
+# ------------------------------------------------------------------ the one rule for emotion text (issue 18)
+@pytest.mark.parametrize("typed,label", [
+    ("ｈａｐｐｙ", "happy"),                     # full-width Latin: NFKC
+    ("hap\u200bpy", "happy"),                   # a zero-width space
+    ("\ufeffsad:0.5", "sad"),                   # a byte-order mark pasted in front
+    ("angry\u00a0+\u3000calm", None),           # non-breaking and ideographic spaces in a mixture
+])
+def test_harmless_invisible_and_full_width_characters_are_normalised(typed, label):
+    e = Emotion.parse(typed)
+    assert "\u200b" not in (e.prompt or "") and "\ufeff" not in (e.prompt or "")
+    if label:
+        assert e.label == label
+    else:
+        assert e.source == "mixture"
+
+
+@pytest.mark.parametrize("typed,says", [
+    ("سعيد جدا", "Arabic"),                     # two words: resolved to neutral silently before
+    ("快乐", "Chinese"),
+    ("Счастлив и рад", "Cyrillic"),
+    ("very happy שמח", "Hebrew"),
+    ("\u202eyppah", "RIGHT-TO-LEFT OVERRIDE"),
+    ("happy \u2066today\u2069", "LEFT-TO-RIGHT ISOLATE"),
+    ("ha\x07ppy", r"U\+0007"),
+    ("happy\x00", r"U\+0000"),
+])
+def test_unreadable_text_is_refused_saying_why(typed, says):
+    with pytest.raises(EmotionError, match=says):
+        Emotion.parse(typed)
+
+
+def test_the_text_reader_applies_the_same_rule():
+    from emotive.conditioning.text import TextEmotionResolver
+
+    r = TextEmotionResolver(use_embeddings=False)
+    with pytest.raises(EmotionError, match="Arabic"):
+        r.resolve("سعيد جدا")
+    with pytest.raises(EmotionError, match="U\\+202E"):
+        r.resolve("so \u202ehappy")
+
+
+@pytest.mark.parametrize("typed", ["x" * 1000, "happy + " + "y" * 990, "emotion(" + "z" * 980 + ")",
+                                   "סבבה" * 200, "hapy" + "q" * 900])
+def test_errors_quote_only_a_short_excerpt(typed):
+    with pytest.raises(EmotionError) as info:
+        Emotion.parse(typed)
+    message = str(info.value)
+    assert len(message) < len(typed) and max(map(len, message.split("'")[1::2] or [""])) <= 40, message
+
+
+def test_tabs_and_line_breaks_read_as_spaces():
+    assert Emotion.parse("0.7 sad\t+\n0.3 angry").source == "mixture"
