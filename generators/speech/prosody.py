@@ -334,6 +334,57 @@ def apply_params(
     return WorldFeatures(np.ascontiguousarray(f0), np.ascontiguousarray(sp), np.ascontiguousarray(np.clip(ap, 0, 1)), w.sr, w.frame_period)
 
 
+# ------------------------------------------------------------------ Kokoro (the TTS engine's own predictions)
+KOKORO_PAUSES = frozenset(';:,.!?—…"()“”')
+"""Kokoro tokens that are pauses (their predicted duration is the pause)."""
+KOKORO_VOWELS = frozenset("AIOQWYaiuæɑɒɔəɛɜɪʊʌᵻɐɚᵊ")
+"""Vowel characters of misaki's phoneme set (upper-case letters are its diphthongs)."""
+KOKORO_STRESS = "ˈ"
+EMPHASIS_LENGTHENING = 0.3
+"""Accented vowels last up to 30 % longer at emphasis 1: stressed syllables lengthen with emphasis, and in
+anger most (Murray & Arnott 1993: 'abrupt changes on stressed syllables'; Juslin & Laukka 2003, Table 7)."""
+VOICED_HZ = 50.0
+"""Kokoro's F0 track is 10-20 Hz where unvoiced; above this it is a pitch the rules may move."""
+KOKORO_F0_FRAME_MS = 12.5
+
+
+def kokoro_duration_factors(phonemes: str, p: ProsodyParams, pace: float = 1.0) -> np.ndarray:
+    """Per-token factors [len(phonemes) + 2] (BOS and EOS at the ends) on Kokoro's predicted durations.
+
+    Speech tokens last ``1 / tempo``, pauses ``pause / tempo`` (the utterance edges too), and the first vowel after
+    a primary stress ``1 + EMPHASIS_LENGTHENING * emphasis`` more; ``pace`` > 1 slows everything down.
+    """
+    f = np.full(len(phonemes) + 2, pace / p.tempo, dtype=np.float64)
+    f[0] *= p.pause
+    f[-1] *= p.pause
+    accent = False
+    for i, c in enumerate(phonemes, start=1):
+        if c in KOKORO_PAUSES:
+            f[i] *= p.pause
+        elif c == KOKORO_STRESS:
+            accent = True
+        elif c in KOKORO_VOWELS and accent:
+            f[i] *= 1.0 + EMPHASIS_LENGTHENING * max(p.emphasis, 0.0)
+            accent = False
+        elif c == " ":
+            accent = False
+    return f
+
+
+def kokoro_f0(f0: np.ndarray, p: ProsodyParams, rng: np.random.Generator) -> np.ndarray:
+    """Kokoro's predicted F0 [2T] (Hz, 80 frames/s) -> the rules' F0 (level, range, emphasis, declination,
+    final contour, tremor, jitter: :func:`modify_f0`), on frames above ``VOICED_HZ`` only."""
+    f0 = np.asarray(f0, dtype=np.float64)
+    voiced = f0 > VOICED_HZ
+    out = modify_f0(np.where(voiced, f0, 0.0), p, KOKORO_F0_FRAME_MS, rng)
+    return np.where(voiced, out, f0).astype(np.float32)
+
+
+def kokoro_gain(p: ProsodyParams) -> float:
+    """Waveform gain for ``energy_db`` (Kokoro's energy input barely moves loudness: +-20 dB gave < 1 dB)."""
+    return float(10 ** (p.energy_db / 20))
+
+
 def _limit(y: np.ndarray, ceiling: float = 0.97) -> np.ndarray:
     """Keep peaks under ``ceiling`` with a smooth gain (no hard clipping)."""
     peak = float(np.max(np.abs(y))) if y.size else 0.0

@@ -1,0 +1,377 @@
+"""``EmotionalSpeechPipeline``: text + emotion + voice -> 24 kHz speech, Kokoro-82M with the emotion inside its graph.
+
+    pipe = EmotionalSpeechPipeline.from_pretrained()
+    out = pipe("Hello there.", emotion="happy:0.8", voice="jf_alpha", generator=torch.Generator().manual_seed(0))
+    out.waveform      # float32 [T] at out.sample_rate (24 kHz)
+    out.segments      # per sentence: text, phonemes, start/end (s), word and phone timings
+
+The loop, top to bottom (engine ``"direct"``):
+  text -> checks and normalisation -> sentences (long ones split at clauses, then words, to <= 510 phonemes)
+  -> English G2P (misaki phonemes) -> for each sentence:
+     Kokoro front: predicted durations -> the emotion's duration factors (tempo, pauses, accent lengthening)
+     -> rounded frames -> Kokoro prosody: F0 and energy for those frames -> the emotion's F0 edits (level, range,
+     accents, declination, final contour, tremor, jitter) -> Kokoro decoder -> gain (loudness)
+  -> sentences joined (each brings its own edge pauses, ~0.45 s between sentences).
+The emotion -> parameter rules are ``prosody.ProsodyParams.from_emotion`` (cited there): continuous in the label
+mixture, VAD and intensity, and the identity at intensity 0 (plain Kokoro).
+
+``num_candidates`` > 1 renders extra takes with the parameters varied per take (``ProsodyParams.perturbed``, drawn
+from ``generator``) and keeps the one the judges prefer (WER + (1 - P(emotion)) + MOS shortfall).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from emotive.conditioning import Emotion, EmotiveError
+from emotive.generators.speech.kokoro import (
+    DEFAULT_VOICE,
+    FRAME_SAMPLES,
+    MAX_PHONEMES,
+    SAMPLE_RATE,
+    Kokoro,
+    KokoroError,
+    VoiceBank,
+)
+from emotive.generators.speech.prosody import (
+    KOKORO_PAUSES,
+    ProsodyParams,
+    kokoro_duration_factors,
+    kokoro_f0,
+    kokoro_gain,
+)
+
+MAX_CHARS = 8_000
+"""Longest accepted text (about 10 minutes of speech); longer input gets a clear error instead of a very long run."""
+ENGINES = ("direct",)
+"""``direct``: the rules straight into Kokoro's graph."""
+CLAUSE_PUNCT = frozenset(",;:—–")
+MOS_FLOOR = 4.0
+"""Reranking: a take's MOS below this adds (4 - MOS) / 4 to its score."""
+
+
+class SpeechInputError(EmotiveError):
+    """Text or options the speech pipeline cannot render."""
+
+
+@dataclass
+class WordTiming:
+    """One spoken token: its text and its span in the output (s)."""
+
+    text: str
+    start: float
+    end: float
+
+
+@dataclass
+class Segment:
+    """One rendered piece of the text (a sentence, or part of a long one).
+
+    Attributes:
+        text: the piece as written after normalisation.
+        phonemes: the Kokoro phonemes spoken (one character per model token).
+        start / end: span in the output waveform (s), edge pauses included.
+        emotion / voice: what this piece was spoken with.
+        words: per token (punctuation included), its span (s).
+        phones: per phoneme character, (character, start s, end s).
+        params: the prosody parameters applied.
+    """
+
+    text: str
+    phonemes: str
+    start: float
+    end: float
+    emotion: Emotion
+    voice: str
+    words: list[WordTiming] = field(default_factory=list)
+    phones: list[tuple[str, float, float]] = field(default_factory=list)
+    params: ProsodyParams = field(default_factory=ProsodyParams)
+
+
+@dataclass
+class SpeechOutput:
+    """Result of :class:`EmotionalSpeechPipeline`.
+
+    Attributes:
+        waveform: float32 [T] in [-1, 1] at ``sample_rate`` Hz (24 kHz).
+        sample_rate: Hz.
+        emotion: the resolved emotion (of the whole request).
+        voice: the voice used (canonical name or blend).
+        segments: the rendered pieces with their timings (:class:`Segment`).
+        engine: which engine spoke.
+        scores: per segment, the reranking scores of each take (empty when ``num_candidates == 1``).
+    """
+
+    waveform: np.ndarray
+    sample_rate: int
+    emotion: Emotion
+    voice: str
+    segments: list[Segment]
+    engine: str = "direct"
+    scores: list[list[dict]] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return len(self.waveform) / self.sample_rate
+
+    @property
+    def chunks(self) -> list[str]:
+        return [s.text for s in self.segments]
+
+
+@dataclass
+class SpeechChunk:
+    """One piece of a stream: float32 [T] audio at ``sample_rate`` and the segment it speaks."""
+
+    waveform: np.ndarray
+    sample_rate: int
+    segment: Segment
+    index: int
+
+
+@dataclass
+class _Piece:
+    text: str
+    words: list  # frontend.PhonemeWord
+    emotion: Emotion
+    voice: str
+
+
+# ---------------------------------------------------------------------- text
+def split_sentences(text: str) -> list[str]:
+    """Normalised text -> sentences (split after . ! ? followed by space)."""
+    return [p.strip() for p in re.split(r"(?<=[.!?])\s+", text.strip()) if p.strip()]
+
+
+def _check_text(text: object) -> str:
+    from emotive.generators.speech.frontend import FrontendError, normalize_text
+
+    if not isinstance(text, str):
+        raise SpeechInputError(f"Text must be a string, got {type(text).__name__}.")
+    if len(text) > MAX_CHARS:
+        raise SpeechInputError(f"Text is {len(text)} characters; the limit is {MAX_CHARS}. Split it into parts.")
+    try:
+        return normalize_text(text)
+    except FrontendError as e:
+        raise SpeechInputError(f"Nothing to say: {e}") from None
+
+
+def _split_long(words: list, keep) -> list[list]:
+    """Words of one sentence -> pieces of at most ``MAX_PHONEMES`` tokens, split after clause punctuation,
+    else between words."""
+    from emotive.generators.speech.frontend import join_words
+
+    def size(ws: list) -> int:
+        return len(join_words(ws, keep)[0])
+
+    if size(words) <= MAX_PHONEMES:
+        return [words]
+    cuts = [i + 1 for i, w in enumerate(words[:-1]) if w.text in CLAUSE_PUNCT] or \
+           [i + 1 for i, w in enumerate(words[:-1]) if w.space_after]
+    pieces, start = [], 0
+    for j, c in enumerate([*cuts, len(words)]):
+        nxt = cuts[j + 1] if j + 1 < len(cuts) else len(words)
+        if c == len(words) or size(words[start:nxt]) > MAX_PHONEMES:
+            piece = words[start:c]
+            if size(piece) > MAX_PHONEMES:       # one word longer than a call (never in English): cut its phonemes
+                raise SpeechInputError(f"A word is too long to speak: {piece[0].text[:40]!r}.")
+            pieces.append(piece)
+            start = c
+    return [p for p in pieces if p]
+
+
+# ---------------------------------------------------------------------- pipeline
+class EmotionalSpeechPipeline:
+    """Kokoro-82M (three steered graphs) + voices + the prosody rules (+ the judges for ``num_candidates > 1``)."""
+
+    def __init__(self, kokoro: Kokoro, voices: VoiceBank):
+        self.kokoro = kokoro
+        self.voice_bank = voices
+        self._judges: dict = {}
+
+    @classmethod
+    def from_pretrained(cls, path: str | None = None, model: str | None = None, voices: str | None = None,
+                        threads: int | None = None) -> EmotionalSpeechPipeline:
+        """The packaged Kokoro (no network). ``model`` / ``voices``: the official ``kokoro-v1.0.onnx`` and
+        ``voices-v1.0.bin`` for users who have them; ``path`` is reserved for the codec LM's weights."""
+        if path is not None:
+            raise SpeechInputError("The direct engine has no weights folder of its own; pass model= / voices=.")
+        try:
+            return cls(Kokoro.load(model, threads), VoiceBank.load(voices))
+        except KokoroError as e:
+            raise SpeechInputError(str(e)) from None
+
+    @property
+    def voices(self) -> list[str]:
+        """Voice names, the default first."""
+        return self.voice_bank.names
+
+    @property
+    def sample_rate(self) -> int:
+        return SAMPLE_RATE
+
+    # ------------------------------------------------------------ planning
+    def plan(self, text: str, emotion: Emotion, voice: str) -> list[_Piece]:
+        """Text -> pieces to render (sentences, long ones split). Raises :class:`SpeechInputError`."""
+        from emotive.generators.speech.frontend import kokoro_words
+
+        norm = _check_text(text)
+        keep = self.kokoro.vocab.__contains__
+        pieces: list[_Piece] = []
+        for s in split_sentences(norm):
+            words = [w for w in kokoro_words(s) if w.phonemes or w.text in KOKORO_PAUSES]
+            if not any(w.phonemes and w.phonemes not in KOKORO_PAUSES for w in words):
+                continue
+            for ws in _split_long(words, keep):
+                pieces.append(_Piece(" ".join(w.text for w in ws), ws, emotion, voice))
+        if not pieces:
+            raise SpeechInputError(f"Nothing to say: no pronounceable words in {text[:60]!r}.")
+        return pieces
+
+    # ------------------------------------------------------------ rendering
+    def _render(self, piece: _Piece, params: ProsodyParams, rng: np.random.Generator, pace: float
+                ) -> tuple[np.ndarray, Segment]:
+        from emotive.generators.speech.frontend import join_words
+
+        phon, spans = join_words(piece.words, self.kokoro.vocab.__contains__)
+        ids = self.kokoro.token_ids(phon)
+        style = self.voice_bank.style(piece.voice, len(ids))
+        front = self.kokoro.front(ids, style)
+        frames = np.maximum(1, np.rint(front.durations * kokoro_duration_factors(phon, params, pace))).astype(np.int64)
+        f0, energy = self.kokoro.prosody(front, frames, style)
+        f0 = kokoro_f0(f0, params, rng)
+        wav = self.kokoro.decode(front, frames, f0, energy, style) * kokoro_gain(params)
+        # timings: token i (1..n; 0 and n+1 are BOS/EOS) spans frames [ends[i-1], ends[i])
+        sec = FRAME_SAMPLES / SAMPLE_RATE
+        ends = np.cumsum(frames) * sec
+        starts = ends - frames * sec
+        phones = [(c, float(starts[i + 1]), float(ends[i + 1])) for i, c in enumerate(phon)]
+        words = [WordTiming(w.text, float(starts[a + 1]), float(ends[b])) for w, (a, b) in zip(piece.words, spans) if b > a]
+        seg = Segment(piece.text, phon, 0.0, len(wav) / SAMPLE_RATE, piece.emotion, piece.voice, words, phones, params)
+        return wav.astype(np.float32), seg
+
+    def _score(self, wav: np.ndarray, text: str, emotion: Emotion) -> dict:
+        """Reranking score of one take (lower is better): WER + (1 - P(requested)) + MOS shortfall."""
+        from emotive.evaluators.speech.asr import intelligibility
+        from emotive.evaluators.speech.naturalness import naturalness
+        from emotive.evaluators.speech.ser import SpeechEmotionRecognizer
+
+        if "ser" not in self._judges:
+            self._judges["ser"] = SpeechEmotionRecognizer.from_pretrained()
+        v = self._judges["ser"].evaluate(wav, emotion, sr=SAMPLE_RATE)
+        sc = {"wer": intelligibility(wav, SAMPLE_RATE, text).wer if text else 0.0,
+              "p_emotion": float(np.dot(np.asarray(v.probs), np.asarray(emotion.probs))),
+              "mos": naturalness(wav, SAMPLE_RATE)}
+        sc["score"] = sc["wer"] + (1.0 - sc["p_emotion"]) + max(0.0, MOS_FLOOR - sc["mos"]) / 4
+        return sc
+
+    def _speak_piece(self, piece: _Piece, rng: np.random.Generator, num_candidates: int, pace: float
+                     ) -> tuple[np.ndarray, Segment, list[dict]]:
+        base = ProsodyParams.from_emotion(piece.emotion)
+        takes = [self._render(piece, base, rng, pace)]
+        for _ in range(num_candidates - 1):
+            takes.append(self._render(piece, base.perturbed(rng), rng, pace))
+        if num_candidates == 1:
+            return takes[0][0], takes[0][1], []
+        scores = [self._score(w, piece.text, piece.emotion) for w, _ in takes]
+        best = int(np.argmin([s["score"] for s in scores]))
+        return takes[best][0], takes[best][1], scores
+
+    def _validate(self, emotion, voice, engine, num_candidates, pace) -> tuple[Emotion, str]:
+        emo = emotion if isinstance(emotion, Emotion) else Emotion.parse(emotion if emotion is not None else "neutral")
+        if engine not in ENGINES:
+            raise SpeechInputError(f"Unknown engine {str(engine)[:30]!r}; available: {', '.join(ENGINES)}.")
+        try:
+            voice = self.voice_bank.canonical(voice)
+        except KokoroError as e:
+            raise SpeechInputError(str(e)) from None
+        if not isinstance(num_candidates, int) or isinstance(num_candidates, bool) or not 1 <= num_candidates <= 16:
+            raise SpeechInputError("num_candidates must be an integer from 1 to 16.")
+        if not (isinstance(pace, int | float) and np.isfinite(pace) and 0.5 <= pace <= 2.0):
+            raise SpeechInputError("pace must be a number in [0.5, 2].")
+        return emo, voice
+
+    @staticmethod
+    def _rng(generator: torch.Generator | None) -> np.random.Generator:
+        seed = 0 if generator is None else int(torch.randint(0, 2**62, (1,), generator=generator))
+        return np.random.default_rng(seed)
+
+    def stream(
+        self,
+        text: str,
+        emotion: Emotion | str | None = None,
+        voice: str = DEFAULT_VOICE,
+        generator: torch.Generator | None = None,
+        engine: str = "direct",
+        num_candidates: int = 1,
+        pace: float = 1.0,
+    ) -> Iterator[SpeechChunk]:
+        """Like ``__call__`` but yields each piece (sentence) as soon as it is rendered; the chunks joined equal
+        ``__call__``'s waveform for the same arguments and seed."""
+        emo, voice = self._validate(emotion, voice, engine, num_candidates, pace)
+        pieces = self.plan(text, emo, voice)
+        rng = self._rng(generator)
+        t = 0.0
+        for i, piece in enumerate(pieces):
+            wav, seg, _ = self._speak_piece(piece, rng, num_candidates, pace)
+            seg = _shift(seg, t)
+            t += len(wav) / SAMPLE_RATE
+            yield SpeechChunk(np.clip(wav, -1.0, 1.0), SAMPLE_RATE, seg, i)
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        text: str,
+        emotion: Emotion | str | None = None,
+        voice: str = DEFAULT_VOICE,
+        generator: torch.Generator | None = None,
+        engine: str = "direct",
+        num_candidates: int = 1,
+        pace: float = 1.0,
+        progress: bool = False,
+    ) -> SpeechOutput:
+        """Speak ``text``.
+
+        Args:
+            text: English text, up to ``MAX_CHARS`` characters (numbers, dates, money, abbreviations are read out).
+            emotion: an Emotion or anything ``Emotion.parse`` accepts (label, ``sad:0.6``, mixture, VAD, free
+                text); None = neutral. Intensity 0 speaks as the plain voice.
+            voice: a name from ``self.voices`` or a same-gender blend such as ``"0.6 jf_alpha + 0.4 jf_nezumi"``.
+            generator: the only source of randomness (jitter/tremor phase, the variation of extra takes).
+            engine: ``"direct"`` (the rules in Kokoro's graph).
+            num_candidates: takes per sentence (1-16); > 1 keeps the take the judges score best.
+            pace: > 1 slower, < 1 faster (0.5-2), on top of the emotion's tempo.
+            progress: a progress bar over sentences.
+        Returns:
+            :class:`SpeechOutput`.
+        """
+        from tqdm import tqdm
+
+        emo, voice = self._validate(emotion, voice, engine, num_candidates, pace)
+        pieces = self.plan(text, emo, voice)
+        rng = self._rng(generator)
+        wavs, segs, scores = [], [], []
+        t = 0.0
+        for piece in tqdm(pieces, disable=not progress, desc="speak", unit="sentence"):
+            wav, seg, sc = self._speak_piece(piece, rng, num_candidates, pace)
+            segs.append(_shift(seg, t))
+            t += len(wav) / SAMPLE_RATE
+            wavs.append(wav)
+            if sc:
+                scores.append(sc)
+        wav = np.clip(np.concatenate(wavs), -1.0, 1.0).astype(np.float32)
+        return SpeechOutput(wav, SAMPLE_RATE, emo, voice, segs, engine, scores)
+
+
+def _shift(seg: Segment, t: float) -> Segment:
+    """The segment moved ``t`` seconds later."""
+    seg.start += t
+    seg.end += t
+    seg.words = [WordTiming(w.text, w.start + t, w.end + t) for w in seg.words]
+    seg.phones = [(c, s + t, e + t) for c, s, e in seg.phones]
+    return seg
