@@ -44,6 +44,7 @@ from emotive.generators.speech.prosody import (
     kokoro_duration_factors,
     kokoro_f0,
     kokoro_gain,
+    limit_peaks,
 )
 
 MAX_CHARS = 8_000
@@ -245,7 +246,7 @@ class EmotionalSpeechPipeline:
         frames = np.maximum(1, np.rint(front.durations * kokoro_duration_factors(phon, params, pace))).astype(np.int64)
         f0, energy = self.kokoro.prosody(front, frames, style)
         f0 = kokoro_f0(f0, params, rng)
-        wav = self.kokoro.decode(front, frames, f0, energy, style) * kokoro_gain(params)
+        wav = limit_peaks(self.kokoro.decode(front, frames, f0, energy, style) * kokoro_gain(params))
         # timings: token i (1..n; 0 and n+1 are BOS/EOS) spans frames [ends[i-1], ends[i])
         sec = FRAME_SAMPLES / SAMPLE_RATE
         ends = np.cumsum(frames) * sec
@@ -270,9 +271,9 @@ class EmotionalSpeechPipeline:
         sc["score"] = sc["wer"] + (1.0 - sc["p_emotion"]) + max(0.0, MOS_FLOOR - sc["mos"]) / 4
         return sc
 
-    def _speak_piece(self, piece: _Piece, rng: np.random.Generator, num_candidates: int, pace: float
-                     ) -> tuple[np.ndarray, Segment, list[dict]]:
-        base = ProsodyParams.from_emotion(piece.emotion)
+    def _speak_piece(self, piece: _Piece, rng: np.random.Generator, num_candidates: int, pace: float,
+                     params: ProsodyParams | None = None) -> tuple[np.ndarray, Segment, list[dict]]:
+        base = params if params is not None else ProsodyParams.from_emotion(piece.emotion)
         takes = [self._render(piece, base, rng, pace)]
         for _ in range(num_candidates - 1):
             takes.append(self._render(piece, base.perturbed(rng), rng, pace))
@@ -310,6 +311,7 @@ class EmotionalSpeechPipeline:
         engine: str = "direct",
         num_candidates: int = 1,
         pace: float = 1.0,
+        params: ProsodyParams | None = None,
     ) -> Iterator[SpeechChunk]:
         """Like ``__call__`` but yields each piece (sentence) as soon as it is rendered; the chunks joined equal
         ``__call__``'s waveform for the same arguments and seed."""
@@ -318,7 +320,7 @@ class EmotionalSpeechPipeline:
         rng = self._rng(generator)
         t = 0.0
         for i, piece in enumerate(pieces):
-            wav, seg, _ = self._speak_piece(piece, rng, num_candidates, pace)
+            wav, seg, _ = self._speak_piece(piece, rng, num_candidates, pace, params)
             seg = _shift(seg, t)
             t += len(wav) / SAMPLE_RATE
             yield SpeechChunk(np.clip(wav, -1.0, 1.0), SAMPLE_RATE, seg, i)
@@ -334,6 +336,7 @@ class EmotionalSpeechPipeline:
         num_candidates: int = 1,
         pace: float = 1.0,
         progress: bool = False,
+        params: ProsodyParams | None = None,
     ) -> SpeechOutput:
         """Speak ``text``.
 
@@ -347,6 +350,8 @@ class EmotionalSpeechPipeline:
             num_candidates: takes per sentence (1-16); > 1 keeps the take the judges score best.
             pace: > 1 slower, < 1 faster (0.5-2), on top of the emotion's tempo.
             progress: a progress bar over sentences.
+            params: prosody parameters to apply instead of the emotion's rules (the corpus varies them per
+                utterance; every field is also a fader).
         Returns:
             :class:`SpeechOutput`.
         """
@@ -358,7 +363,7 @@ class EmotionalSpeechPipeline:
         wavs, segs, scores = [], [], []
         t = 0.0
         for piece in tqdm(pieces, disable=not progress, desc="speak", unit="sentence"):
-            wav, seg, sc = self._speak_piece(piece, rng, num_candidates, pace)
+            wav, seg, sc = self._speak_piece(piece, rng, num_candidates, pace, params)
             segs.append(_shift(seg, t))
             t += len(wav) / SAMPLE_RATE
             wavs.append(wav)

@@ -385,7 +385,7 @@ def kokoro_gain(p: ProsodyParams) -> float:
     return float(10 ** (p.energy_db / 20))
 
 
-def _limit(y: np.ndarray, ceiling: float = 0.97) -> np.ndarray:
+def limit_peaks(y: np.ndarray, ceiling: float = 0.97) -> np.ndarray:
     """Keep peaks under ``ceiling`` with a smooth gain (no hard clipping)."""
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     if peak > ceiling:
@@ -460,7 +460,7 @@ def apply_prosody(
     def warp(times: Any) -> np.ndarray:
         return warp_time(np.asarray(times, dtype=np.float64), pauses, params.tempo, params.pause, fp)
 
-    return _limit(y), warp
+    return limit_peaks(y), warp
 
 
 class ProsodyPipeline:
