@@ -18,6 +18,10 @@ generator's own emotion -> attribute formulas):
 - dominance (weak): loud and low is more dominant (G&L 2010: loud -> power):
   ``d = tanh(0.6·(velocity − 70)/30 − 0.03·(mean_pitch − 66))``.
 
+On a multi-track file the register cue is the melody's (the track roles of
+``evaluators.music.arrangement``); every other cue is read from all pitched notes, and the
+track-aware figures (chords, texture, form, cadence, per-track quality) are added.
+
 The label distribution follows from the VAD point (``Emotion.from_vad``); the
 match rule is the EMOPIA quadrant (Hung et al. 2021): a target matches when the
 measured quadrant equals the target's (a neutral target matches when both
@@ -29,12 +33,14 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from emotive.conditioning import Emotion, EmotionError, quadrant_of
 from emotive.conditioning.labels import EMOPIA_MAP
 from emotive.evaluators.base import Verdict
+from emotive.evaluators.music.arrangement import ROLES, analyse
 from emotive.evaluators.music.attributes import (
     MidiReadError,
     MusicAttributes,
@@ -79,12 +85,29 @@ def parse_music_emotion(spec: Emotion | str) -> Emotion:
     return Emotion.parse(spec)
 
 
-def load_corpus_stats(path: str | Path | None = None) -> dict[str, float]:
-    """Reference quality statistics of the training corpus (written by ``emotive train music``)."""
+def load_corpus_stats(path: str | Path | None = None) -> dict[str, dict[str, float]]:
+    """Reference quality statistics of the training corpus per track role (``{"melody": {...},
+    "accompaniment": {...}, "bass": {...}}``, written by ``emotive train music``)."""
     p = Path(path) if path is not None else CORPUS_STATS_PATH
     if not p.is_file():
         return {}
-    return json.loads(p.read_text())
+    stats = json.loads(p.read_text())
+    if stats and not any(r in stats for r in ROLES):  # a flat table describes melodies
+        stats = {"melody": stats}
+    return stats
+
+
+def _pretty_midi(output: Any) -> Any | None:
+    """The ``pretty_midi.PrettyMIDI`` behind an output (path, object, or ``.midi``), or None for bare notes."""
+    if isinstance(output, str | Path):
+        import pretty_midi
+
+        try:
+            return pretty_midi.PrettyMIDI(str(output))
+        except Exception as exc:
+            raise MidiReadError(f"'{output}' is not a readable MIDI file ({type(exc).__name__}: {exc}).") from None
+    midi = getattr(output, "midi", output)
+    return midi if hasattr(midi, "instruments") and hasattr(midi, "get_tempo_changes") else None
 
 
 def to_notes(output: Any) -> NoteList:
@@ -104,19 +127,34 @@ class MusicEvaluator:
 
     modality = "music"
 
-    def __init__(self, corpus_stats: dict[str, float] | None = None) -> None:
+    def __init__(self, corpus_stats: dict[str, dict[str, float]] | None = None) -> None:
         self.corpus_stats = corpus_stats if corpus_stats is not None else load_corpus_stats()
+        if self.corpus_stats and not any(r in self.corpus_stats for r in ROLES):
+            self.corpus_stats = {"melody": self.corpus_stats}
 
     def evaluate(self, output: Any, target: Emotion | str | None = None) -> Verdict:
         """Judge one piece.
 
-        Figures: the measured attributes (tempo, density, onset rate, mode, key, register,
-        velocity, articulation, consonance, regularity), valence/arousal, measured and target
-        quadrant, the quality statistics, and for entropy / scale / groove consistency the
-        relative difference to the corpus (``*_rel_to_corpus``, 0 = equal).
+        Figures: the measured attributes (tempo, density, onset rate, mode, key, register (the
+        melody's), velocity, articulation, consonance, regularity), valence/arousal, measured and
+        target quadrant, the whole piece's quality statistics, and for a MIDI file or object the
+        track-aware figures of :func:`emotive.evaluators.music.arrangement.analyse` (per-track
+        quality with ``<role>_<statistic>_rel_to_corpus``, 0 = equal to the corpus).
         """
-        notes = to_notes(output)
+        pm = None
+        if isinstance(output, NoteList):
+            notes = output
+        else:
+            if isinstance(output, str | Path) and not Path(output).is_file():
+                raise MidiReadError(f"MIDI file '{output}' does not exist.")
+            pm = _pretty_midi(output)
+            if pm is None:
+                raise MidiReadError(f"Cannot read music from a {type(output).__name__}; give a MIDI path or a PrettyMIDI object.")
+            notes = notes_from_pretty_midi(pm, str(output) if isinstance(output, str | Path) else "MIDI")
+        track_figs = analyse(pm, self.corpus_stats) if pm is not None else {}
         attrs = compute_attributes(notes)
+        if track_figs.get("register_melody") is not None:
+            attrs = replace(attrs, register=track_figs["register_melody"])
         v, a, d = va_from_attributes(attrs)
         tgt = None if target is None else parse_music_emotion(target)
         measured_q = quadrant_of(v, a)
@@ -136,11 +174,13 @@ class MusicEvaluator:
             "key": estimate_key(notes).name,
             **{k: val for k, val in attrs.to_dict().items() if k != "tonic"},
             **quality,
+            **track_figs,
         }
-        for k in QUALITY_COMPARED:
-            ref = self.corpus_stats.get(k)
-            if ref:
-                figures[f"{k}_rel_to_corpus"] = (quality[k] - ref) / ref
+        if pm is None:  # bare notes: one melodic line, compared with the melody corpus
+            for k in QUALITY_COMPARED:
+                ref = self.corpus_stats.get("melody", {}).get(k)
+                if ref:
+                    figures[f"{k}_rel_to_corpus"] = (quality[k] - ref) / ref
         return Verdict("music", tuple(probs), (v, a, d), tgt, matches, figures)
 
 
