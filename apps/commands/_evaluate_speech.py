@@ -8,8 +8,8 @@ import argparse
 def register(subsub: argparse._SubParsersAction) -> None:
     p = subsub.add_parser(
         "speech",
-        help="recognise the emotion of a speech WAV (8 labels + VAD), with WER/CER when --text is given",
-        description="Speech emotion recogniser (shipped weights) + Whisper tiny.en intelligibility.",
+        help="recognise the emotion of a speech WAV (8 labels + VAD) and its naturalness (MOS), with WER/CER when --text is given",
+        description="Speech emotion recogniser (shipped weights) + Distill-MOS naturalness + Whisper tiny.en intelligibility.",
     )
     p.add_argument("file", help="speech WAV")
     p.add_argument("--emotion", "-e", help="the requested emotion (for MATCH / NO MATCH)")
@@ -25,15 +25,14 @@ def run(args: argparse.Namespace) -> int:
 
     from emotive.conditioning import LABELS, Emotion
     from emotive.conditioning.errors import EmotiveError
-    from emotive.evaluators.speech.ser import SpeechEmotionRecognizer
+    from emotive.evaluators.speech import evaluate_speech
 
     torch.set_num_threads(1)
     if args.emotion is not None:
         Emotion.parse(args.emotion)  # a bad request is refused before the models load
     if args.text is not None and not args.text.strip():
         raise EmotiveError("--text is empty: give the words spoken, or leave --text out.")
-    ser = SpeechEmotionRecognizer.from_pretrained(args.model)
-    v = ser.evaluate(args.file, args.emotion, text=args.text, reference=args.reference)
+    v = evaluate_speech(args.file, target=args.emotion, text=args.text, reference=args.reference, model=args.model)
     if args.json:
         print(v.to_json(indent=2))
         return 0
@@ -41,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     for name, p in zip(LABELS, v.probs):
         print(f"  {name:<10} {p:6.1%} {'█' * round(p * 30)}")
     print(f"VAD         valence {v.vad[0]:+.2f}  arousal {v.vad[1]:+.2f}  dominance {v.vad[2]:+.2f}")
+    print(f"naturalness Distill-MOS {v.figures['mos']:.2f} (1 bad - 5 excellent)")
     if "transcript" in v.figures:
         print(f"transcript  {v.figures['transcript']}")
     return 0

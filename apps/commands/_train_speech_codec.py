@@ -18,9 +18,9 @@ def register(subsub: argparse._SubParsersAction) -> None:
     p.add_argument("--freeze-encoder", action="store_true",
                    help="train the decoder only (encoder + codebooks fixed, so an LM's tokens stay valid)")
     p.add_argument("--tiny", action="store_true", help="smoke mode: tiny model, 4 steps (used by tests)")
-    p.add_argument("--arch", choices=["world", "spectral", "encodec"], default="world",
+    p.add_argument("--arch", choices=["world", "encodec"], default="world",
                    help="world: WORLD vocoder parameters with k-means-trained RVQ codebooks (the embedded default; "
-                   "minutes, no gradient steps); spectral: log-magnitude RVQ autoencoder + Griffin-Lim; "
+                   "minutes, no gradient steps); "
                    "encodec: transformers EncodecModel SEANet at 16 kHz (waveform, needs many more steps)")
     p.add_argument("--max-frames", type=int, default=200_000, help="world: envelope frames used by k-means")
     p.add_argument("--threads", type=int, default=1)
@@ -44,17 +44,6 @@ def run(args: argparse.Namespace) -> int:
         res = train_world_codec(args.corpus, args.out, wcfg, max_frames=2000 if args.tiny else args.max_frames,
                                 iters=3 if args.tiny else 25, eval_clips=1 if args.tiny else 8)
         res["step"] = 0
-        return _report(args, res)
-    if args.arch == "spectral":
-        from emotive.generators.speech.codec_spectral import SpectralTrainConfig, train_spectral_codec
-
-        if args.tiny:
-            scfg = SpectralTrainConfig(tiny=True, max_steps=args.steps or 4, ae_warmup=2, eval_every=2, batch_size=2,
-                                       segment_s=0.3, eval_clips=1, ckpt_every_s=0.0, freeze_encoder=args.freeze_encoder)
-        else:
-            scfg = SpectralTrainConfig(batch_size=args.batch_size, max_steps=args.steps or 100_000,
-                                       eval_every=args.eval_every, freeze_encoder=args.freeze_encoder)
-        res = train_spectral_codec(args.corpus, args.out, scfg, max_minutes=args.minutes)
         return _report(args, res)
     if args.tiny:
         cfg = CodecTrainConfig(preset="tiny", batch_size=2, segment_s=0.2, ae_warmup=2, max_steps=args.steps or 4,
@@ -80,11 +69,7 @@ def _report(args: argparse.Namespace, res: dict) -> int:
 def _card(args: argparse.Namespace, res: dict) -> str:
     if args.arch == "world":
         return _world_card(args, res)
-    if args.arch == "spectral":
-        arch = ("Spectral RVQ codec (`generators/speech/codec_spectral.py`): log-magnitude STFT (1024-point, 10 ms hop) "
-                "-> conv encoder -> 8 x 1024-entry residual VQ at 50 Hz (4 kbps) -> conv decoder -> fast Griffin-Lim.")
-    else:
-        arch = "EnCodec architecture (transformers.EncodecModel; Défossez et al. 2022) at 16 kHz, 50 Hz, 8 codebooks."
+    arch = "EnCodec architecture (transformers.EncodecModel; Défossez et al. 2022) at 16 kHz, 50 Hz, 8 codebooks."
     return (
         "# emotive compact speech codec\n\n"
         f"{arch} Trained from scratch here on the project's own synthetic speech corpus.\n\n"

@@ -1,6 +1,6 @@
 """``emotive animate portrait.png speech.wav --emotion sad -o talk.mp4``: a talking portrait.
 
-Without a speech file, ``--text`` is spoken first by the codec-LM TTS (same emotion, ``--voice``):
+Without a speech file, ``--text`` is spoken first by the Kokoro TTS (same emotion, ``--voice``):
 ``emotive animate portrait.png --text "Hello" --emotion happy -o talk.mp4``."""
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the words spoken (better lip timing; otherwise Whisper tiny.en transcribes); without a speech "
         "file, the TTS speaks them",
     )
-    p.add_argument("--voice", "-v", default="slt", help="TTS voice when --text is spoken (joe, slt, kal, ked, rms, awb)")
+    p.add_argument("--voice", "-v", default=None,
+                   help="TTS voice when --text is spoken (a name from `emotive speak --list-voices`, or a blend)")
     p.add_argument("-o", "--out", required=True, help="output MP4")
     p.add_argument(
         "--motion-out", help="also write the motion (52 ARKit blendshapes + head pose) as .csv or .json"
@@ -166,14 +167,14 @@ def _check_early(args: argparse.Namespace, speaks: bool) -> None:
             )
 
 
-def _speak(text: str, emotion: str, voice: str, seed: int, out: str) -> None:
-    """The codec-LM TTS speaks ``text`` into the WAV ``out`` (16 kHz mono)."""
+def _speak(text: str, emotion: str, voice: str | None, seed: int, out: str) -> None:
+    """The Kokoro TTS speaks ``text`` into the WAV ``out`` (24 kHz mono)."""
     import soundfile as sf
     import torch
 
-    from emotive.generators.speech.tts import EmotionalSpeechPipeline
+    from emotive.generators.speech.pipeline import EmotionalSpeechPipeline
 
     pipe = EmotionalSpeechPipeline.from_pretrained()
-    sp = pipe(text, emotion=emotion, voice=voice, generator=torch.Generator().manual_seed(seed), progress=True)
+    sp = pipe(text, emotion=emotion, voice=voice or pipe.voices[0], generator=torch.Generator().manual_seed(seed), progress=True)
     sf.write(out, sp.waveform, sp.sample_rate, subtype="PCM_16")
     print(f"spoke {sp.duration:.1f} s with voice {sp.voice} ({sp.emotion.label})")

@@ -6,8 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
-TTS_ENV = "EMOTIVE_DEMO_TTS"
-"""Read by the Speech tab (``emotive.apps.demo.tabs.speech.TTS_ENV``); set here from ``--tts``."""
+KOKORO_ENV = {"model": "EMOTIVE_KOKORO_MODEL", "voices": "EMOTIVE_KOKORO_VOICES"}
+"""Read by ``emotive.generators.speech.kokoro``; set here from ``--kokoro-model`` / ``--kokoro-voices``."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,9 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--no-warm-up", dest="warm", action="store_false",
                    help="do not preload models in the background (the first request loads them)")
-    p.add_argument("--tts", metavar="DIR", default=None,
-                   help="use this text-to-speech pipeline folder (codec/ + lm/, e.g. a training checkpoint saved "
-                        "with EmotionalSpeechPipeline.save_pretrained) instead of the embedded weights")
+    p.add_argument("--kokoro-model", metavar="FILE", default=None,
+                   help="speak with this official kokoro-v1.0.onnx instead of the packaged int8 model")
+    p.add_argument("--kokoro-voices", metavar="FILE", default=None,
+                   help="add the voices of this voices-v1.0.bin / .npz (e.g. Kokoro's English voices)")
     p.set_defaults(func=run)
 
 
@@ -31,14 +32,15 @@ def run(args: argparse.Namespace) -> int:
     from emotive.apps.demo.ports import check_port
 
     check_port(args.host, args.port)  # before the slow gradio import
-    if args.tts:
-        from emotive.conditioning import EmotiveError
+    for kind in ("model", "voices"):
+        value = getattr(args, f"kokoro_{kind}")
+        if value:
+            from emotive.conditioning import EmotiveError
 
-        tts = Path(args.tts).expanduser()
-        if not (tts / "lm" / "model.safetensors").is_file() or not (tts / "codec" / "config.json").is_file():
-            raise EmotiveError(f"--tts {args.tts}: expected a pipeline folder with codec/ and lm/ "
-                               "(config.json + model.safetensors in each).")
-        os.environ[TTS_ENV] = str(tts.resolve())
+            path = Path(value).expanduser()
+            if not path.is_file():
+                raise EmotiveError(f"--kokoro-{kind} {value}: no such file.")
+            os.environ[KOKORO_ENV[kind]] = str(path.resolve())
     from emotive.apps.demo.app import launch  # gradio loads only for this command
 
     launch(host=args.host, port=args.port, block=True, warm=args.warm)

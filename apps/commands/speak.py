@@ -1,4 +1,5 @@
-"""``emotive speak "text" --emotion happy --voice slt -o out.wav``: emotional text-to-speech (codec LM + codec)."""
+"""``emotive speak "text" --emotion happy --voice jf_alpha -o out.wav``: emotional text-to-speech (Kokoro-82M with
+the emotion inside its graph)."""
 
 from __future__ import annotations
 
@@ -10,25 +11,27 @@ from emotive.apps.seeds import add_seed_argument
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "speak",
-        help="say text with an emotion in one of six voices (codec language model + WORLD-parameter codec)",
-        description="Text -> phonemes -> codec tokens (transformer LM conditioned on emotion and voice) -> waveform. "
-        "Long text is split at sentence boundaries and joined with pauses.",
+        help="say text with an emotion (Kokoro-82M voices, emotion applied inside the model)",
+        description="Text -> English phonemes -> Kokoro's predicted durations and pitch, moved by the emotion's "
+        "prosody rules -> Kokoro's decoder -> 24 kHz WAV. Long text is split at sentences.",
     )
-    p.add_argument("text", help="English text ('-' reads standard input)")
+    p.add_argument("text", nargs="?", help="English text ('-' reads standard input)")
     p.add_argument("--emotion", "-e", default="neutral", help="e.g. happy, 'sad:0.6', '0.7 sad + 0.3 angry', 'vad(0.5,0.6,0)'")
-    p.add_argument("--voice", "-v", default="slt", help="joe, slt, kal, ked, rms or awb")
-    p.add_argument("-o", "--out", required=True, help="output WAV (16 kHz mono, 16-bit)")
+    p.add_argument("--voice", "-v", default=None,
+                   help="a voice name (see --list-voices) or a same-gender blend, e.g. '0.6 jf_alpha + 0.4 jf_nezumi'")
+    p.add_argument("--list-voices", action="store_true", help="print the voice names, one per line (default first)")
+    p.add_argument("--engine", choices=("direct",), default="direct",
+                   help="direct: the prosody rules straight into Kokoro's graph")
+    p.add_argument("-o", "--out", help="output WAV (24 kHz mono, 16-bit)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
-    add_seed_argument(p, "sampling seed")
-    p.add_argument("--candidates", "-n", type=int, default=1, help="takes per sentence, reranked by the speech evaluators")
-    p.add_argument("--guidance", type=float, default=1.5, help="emotion strength (classifier-free guidance scale)")
-    p.add_argument("--temperature", type=float, default=0.3, help="token sampling temperature (0 = greedy)")
-    p.add_argument("--autoregressive", action="store_true",
-                   help="feed sampled tokens back into the LM (measured less intelligible than the default)")
-    p.add_argument("--envelope", choices=("expected", "sampled"), default="expected",
-                   help="WORLD codec: synthesise the LM's expected spectral envelope (default) or its sampled tokens")
-    p.add_argument("--pace", type=float, default=1.0, help=">1 slower, <1 faster")
-    p.add_argument("--model", default=None, help="folder with codec/ and lm/ (default: the embedded weights)")
+    add_seed_argument(p, "seed for jitter/tremor and the variation of extra takes")
+    p.add_argument("--candidates", "-n", type=int, default=1,
+                   help="takes per sentence (1-16), reranked by the judges (WER, emotion, naturalness)")
+    p.add_argument("--pace", type=float, default=1.0, help=">1 slower, <1 faster (0.5-2)")
+    p.add_argument("--verdict", action="store_true",
+                   help="also judge the result: naturalness (Distill-MOS), Whisper transcript and WER, recognised emotion")
+    p.add_argument("--kokoro-model", default=None, help="an official kokoro-v1.0.onnx (default: the packaged int8 model)")
+    p.add_argument("--kokoro-voices", default=None, help="a voices-v1.0.bin / .npz adding its voices")
     p.set_defaults(func=run)
 
 
@@ -38,19 +41,32 @@ def run(args: argparse.Namespace) -> int:
     import soundfile as sf
     import torch
 
-    from emotive.conditioning import Emotion
+    from emotive.conditioning import Emotion, EmotiveError
     from emotive.conditioning.files import atomic_output, check_output
-    from emotive.generators.speech.tts import EmotionalSpeechPipeline
+    from emotive.generators.speech.pipeline import EmotionalSpeechPipeline
 
+    pipe = None
+    if args.list_voices:
+        pipe = EmotionalSpeechPipeline.from_pretrained(model=args.kokoro_model, voices=args.kokoro_voices)
+        print("\n".join(pipe.voices))
+        return 0
+    if args.text is None or args.out is None:
+        raise EmotiveError("speak needs a text and -o OUT.wav (or --list-voices).")
     text = sys.stdin.read() if args.text == "-" else args.text
     emotion = Emotion.parse(args.emotion)
     check_output(args.out, args.force, suffixes=(".wav",))
-    pipe = EmotionalSpeechPipeline.from_pretrained(args.model)
-    out = pipe(text, emotion=emotion, voice=args.voice, generator=torch.Generator().manual_seed(args.seed),
-               num_candidates=args.candidates, guidance_scale=args.guidance, temperature=args.temperature,
-               pace=args.pace, progress=True, history=args.autoregressive, envelope=args.envelope)
+    pipe = EmotionalSpeechPipeline.from_pretrained(model=args.kokoro_model, voices=args.kokoro_voices)
+    out = pipe(text, emotion=emotion, voice=args.voice or pipe.voices[0], engine=args.engine,
+               generator=torch.Generator().manual_seed(args.seed), num_candidates=args.candidates, pace=args.pace,
+               progress=True)
     with atomic_output(args.out, overwrite=args.force, suffixes=(".wav",)) as tmp:
         sf.write(str(tmp), out.waveform, out.sample_rate, subtype="PCM_16", format="WAV")
     print(f"{args.out}: {out.duration:.2f} s, voice {out.voice}, {emotion.label} (intensity {emotion.intensity:.2f}), "
-          f"{len(out.chunks)} chunk(s), {out.codes.shape[1]} codebooks x {out.codes.shape[-1]} frames")
+          f"{len(out.segments)} sentence(s), engine {out.engine}")
+    if args.verdict:
+        from emotive.evaluators.speech import evaluate_speech
+
+        v = evaluate_speech(out.waveform, out.sample_rate, emotion, text=" ".join(out.chunks))
+        print(f"naturalness Distill-MOS {v.figures['mos']:.2f}; heard: {v.figures.get('transcript', '')}")
+        print(v.summary())
     return 0

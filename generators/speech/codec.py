@@ -1,13 +1,11 @@
 """Neural audio codecs with EnCodec's interface: ``encode(wav, sr) -> codes [B, K, T]``, ``decode(codes) -> wav``.
 
-``load_codec(path=None)`` returns one of three implementations sharing that interface:
+``load_codec(path=None)`` returns one of two implementations sharing that interface:
 
 * the embedded default, shipped in ``generators/speech/pretrained/codec``: the WORLD-parameter
   RVQ codec trained here (``codec_world.py``; 16 kHz, 50 Hz frames, 6 codebooks: F0, four
   envelope stages of 1024 entries, aperiodicity = 2.65 kbps), reproduced by
   ``emotive train speech-codec --arch world``;
-* the spectral RVQ codec (``codec_spectral.py``; log-magnitude frames + Griffin-Lim), trained
-  by ``emotive train speech-codec --arch spectral``;
 * :class:`SpeechCodec` over a ``transformers.EncodecModel`` (SEANet encoder -> residual
   vector quantiser -> SEANet decoder, Défossez et al. 2022, "High Fidelity Neural Audio
   Compression"): any folder saved with ``save_pretrained`` -- the real
@@ -153,7 +151,7 @@ class CodecFacts:
 
 
 def load_codec(path: str | Path | None = None, bandwidth: float | None = None):
-    """Load any codec folder: the WORLD or spectral codec (``"codec_type"`` in config.json) or an
+    """Load any codec folder: the WORLD codec (``"codec_type"`` in config.json) or an
     EncodecModel folder (compact trained-here EnCodec or the real ``facebook/encodec_24khz``).
 
     ``path=None`` = the embedded default. Both returned types share the interface
@@ -168,10 +166,6 @@ def load_codec(path: str | Path | None = None, bandwidth: float | None = None):
         from emotive.generators.speech.codec_world import WorldCodec
 
         return WorldCodec.from_pretrained(p)
-    if kind == "spectral":
-        from emotive.generators.speech.codec_spectral import SpectralCodec
-
-        return SpectralCodec.from_pretrained(p)
     return SpeechCodec.from_pretrained(p, bandwidth=bandwidth)
 
 

