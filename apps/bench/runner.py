@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import importlib
 import json
+import os
 import pkgutil
 import platform
 import time
@@ -101,6 +102,87 @@ def discover() -> dict[str, Benchmark]:
     return REGISTRY
 
 
+LOAD_SAMPLE_S = 2.0
+"""How often the machine's load is sampled while a section runs."""
+
+
+class LoadRecorder:
+    """The machine's load while a section runs, so that a timing missed on a busy machine can be told from a
+    regression: the 1-minute load average before, during (mean, max of samples every :data:`LOAD_SAMPLE_S`) and
+    after, and the CPU time this process (and its children) used. ``others`` estimates the cores other processes
+    kept busy: mean load minus this process's own CPU share."""
+
+    def __init__(self, interval_s: float | None = None) -> None:
+        import threading
+
+        self.interval_s = LOAD_SAMPLE_S if interval_s is None else interval_s
+        self._stop = threading.Event()
+        self._samples: list[float] = []
+        self._thread = threading.Thread(target=self._sample, name="bench-load", daemon=True)
+
+    @staticmethod
+    def _load() -> float | None:
+        try:
+            return os.getloadavg()[0]
+        except OSError:  # not available on this platform
+            return None
+
+    @staticmethod
+    def _cpu() -> float:
+        import resource
+
+        own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            value = self._load()
+            if value is not None:
+                self._samples.append(value)
+
+    def __enter__(self) -> LoadRecorder:
+        self.before = self._load()
+        self._cpu0, self._t0 = self._cpu(), time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.interval_s + 1)
+        self.after = self._load()
+        self.wall_s = time.perf_counter() - self._t0
+        self.cpu_s = self._cpu() - self._cpu0
+
+    def summary(self) -> dict[str, Any]:
+        """The figures stored with the section (``section["load"]``)."""
+        during = self._samples or [x for x in (self.before, self.after) if x is not None]
+        mean = sum(during) / len(during) if during else None
+        share = self.cpu_s / self.wall_s if self.wall_s > 0 else 0.0
+        return {
+            "cores": os.cpu_count(),
+            "loadavg_1min_before": self.before,
+            "loadavg_1min_mean": None if mean is None else round(mean, 2),
+            "loadavg_1min_max": max(during) if during else None,
+            "loadavg_1min_after": self.after,
+            "cpu_seconds": round(self.cpu_s, 1),
+            "own_cpu_share": round(share, 2),
+            "others": None if mean is None else round(max(0.0, mean - share), 2),
+        }
+
+
+def load_note(load: dict[str, Any] | None) -> str:
+    """One sentence on the machine's load during a section (empty when it was not recorded)."""
+    if not load or load.get("loadavg_1min_mean") is None:
+        return ""
+    note = (f" Machine load (1-min average) {_fmt(load['loadavg_1min_before'])} before, mean "
+            f"{_fmt(load['loadavg_1min_mean'])} / max {_fmt(load['loadavg_1min_max'])} during, on {load['cores']} "
+            f"cores; this run used {_fmt(load['own_cpu_share'])} CPU-s per second.")
+    if load["others"] is not None and load["cores"] and load["others"] >= 0.5 * load["cores"]:
+        note += (f" **Busy machine**: other processes kept about {_fmt(load['others'])} cores busy, so timings may "
+                 "be slower than on an idle machine.")
+    return note
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
@@ -127,7 +209,8 @@ def _markdown(report: dict[str, Any]) -> str:
         lines.append("")
     for s in sorted(report["sections"].values(), key=lambda s: (s.get("order", 100), s["name"])):
         lines += [f"## {s['title']} (`{s['name']}`)", ""]
-        lines.append(f"Run {s['written']} in {s['seconds']:.1f} s{' (quick mode)' if s.get('quick') else ''}.")
+        lines.append(f"Run {s['written']} in {s['seconds']:.1f} s{' (quick mode)' if s.get('quick') else ''}."
+                     + load_note(s.get("load")))
         lines.append("")
         if s.get("error"):
             lines += ["**This benchmark failed:**", "", "```", s["error"], "```", ""]
@@ -179,17 +262,19 @@ def run(
             progress(f"bench: {b.name} ...")
         t0 = time.perf_counter()
         section: dict[str, Any] = {"name": b.name, "title": b.title, "modality": b.modality, "order": b.order}
-        try:
-            res = b.func(ctx)
-            section.update(
-                figures=res.figures,
-                targets=[{**asdict(t), "passed": t.passed} for t in res.targets],
-                tables=res.tables,
-                plots=res.plots,
-                notes=res.notes,
-            )
-        except Exception:  # a failing benchmark is reported, the others still run
-            section["error"] = traceback.format_exc(limit=8)
+        with LoadRecorder() as load:
+            try:
+                res = b.func(ctx)
+                section.update(
+                    figures=res.figures,
+                    targets=[{**asdict(t), "passed": t.passed} for t in res.targets],
+                    tables=res.tables,
+                    plots=res.plots,
+                    notes=res.notes,
+                )
+            except Exception:  # a failing benchmark is reported, the others still run
+                section["error"] = traceback.format_exc(limit=8)
+        section["load"] = load.summary()
         section["seconds"] = time.perf_counter() - t0
         section["quick"] = quick
         section["written"] = _dt.datetime.now().isoformat(timespec="seconds")
@@ -213,7 +298,7 @@ def run(
             "meta": {
                 "written": _dt.datetime.now().isoformat(timespec="seconds"),
                 "machine": platform.platform(),
-                "cores": __import__("os").cpu_count(),
+                "cores": os.cpu_count(),
                 "torch_threads": torch.get_num_threads(),
             },
             "sections": merged,

@@ -90,3 +90,27 @@ def test_sections_written_meanwhile_are_kept(tmp_path, monkeypatch):
     rep = runner.run(["slow"], out_dir=tmp_path)
     assert set(rep["sections"]) == {"other", "slow"}
     assert set(json.loads((tmp_path / "report.json").read_text())["sections"]) == {"other", "slow"}
+
+
+def test_each_section_records_the_machine_load(tmp_path, monkeypatch):
+    """A timing missed under load can be told from a regression: load before/during/after and own CPU time."""
+    loads = iter([3.0, 3.5, 3.2, 3.4, 3.1] + [3.1] * 50)
+    monkeypatch.setattr(runner.os, "getloadavg", lambda: (next(loads), 0.0, 0.0))
+    monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)
+
+    def busy(ctx):
+        t0 = runner.time.process_time()
+        while runner.time.process_time() - t0 < 0.3:  # about 0.3 CPU-s of this process's own work
+            pass
+        return runner.BenchResult(figures={"ms": 1.0})
+
+    monkeypatch.setattr(runner, "LOAD_SAMPLE_S", 0.05)
+    monkeypatch.setattr(runner, "discover", lambda: {"busy": runner.Benchmark("busy", "Busy", "x", busy, 1)})
+    rep = runner.run(["busy"], out_dir=tmp_path)
+    load = rep["sections"]["busy"]["load"]
+    assert load["loadavg_1min_before"] == 3.0 and load["cores"] == 2
+    assert 3.0 <= load["loadavg_1min_mean"] <= 3.5 and load["loadavg_1min_max"] >= load["loadavg_1min_mean"]
+    assert load["cpu_seconds"] >= 0.25 and 0 < load["own_cpu_share"] <= 1.5
+    assert load["others"] >= 1.0  # other processes kept the 2 cores busy
+    md = (tmp_path / "report.md").read_text()
+    assert "Machine load" in md and "Busy machine" in md
