@@ -54,9 +54,19 @@ def _ordinal(n: int) -> str:
     return " ".join(w)
 
 
+_CONTRACTIONS = ((r"\bwon't\b", "will not"), (r"\bcan't\b", "can not"), (r"\blet's\b", "let us"),
+                 (r"\bwanna\b", "want to"), (r"\bgonna\b", "going to"), (r"\bgotta\b", "got to"),
+                 (r"n't\b", " not"), (r"'re\b", " are"), (r"'ve\b", " have"), (r"'ll\b", " will"),
+                 (r"'m\b", " am"), (r"'d\b", " would"), (r"'s\b", " is"))
+"""Spoken contractions written out, as Whisper's English text normaliser does before every WER it reports
+(Radford et al. 2022, appendix C): "I've" and "I have", "wanna" and "want to" are the same words to a listener."""
+
+
 def normalize_for_wer(text: str) -> str:
     """Lower-case spoken-form text for WER: ``"On May 3rd, $5!" -> "on may third five dollars"``."""
     s = text.lower().replace("\u2019", "'")
+    for pattern, full in _CONTRACTIONS:
+        s = re.sub(pattern, full, s)
     s = re.sub(r"\$(\d+)(?:\.(\d\d))?", lambda m: m.group(1) + " dollars" + (f" {int(m.group(2))} cents" if m.group(2) and int(m.group(2)) else ""), s)
     s = re.sub(r"(\d+)\s?%", r"\1 percent", s)
     s = re.sub(r"(\d),(\d{3})", r"\1\2", s)

@@ -9,7 +9,9 @@ def test_normalizer():
     assert normalize_for_wer("On May 3rd, I paid $5!") == "on may third i paid five dollars"
     assert normalize_for_wer("Twenty-one people, 7% off") == "twenty one people seven percent off"
     assert normalize_for_wer("21 people") == normalize_for_wer("twenty-one people")
-    assert normalize_for_wer("It's at 4:30 pm.") == "its at four thirty p m"
+    assert normalize_for_wer("It's at 4:30 pm.") == "it is at four thirty p m"
+    assert normalize_for_wer("I've tasted it; I wanna go, don't you?") == "i have tasted it i want to go do not you"
+    assert normalize_for_wer("I have tasted it") == normalize_for_wer("I've tasted it")
     assert normalize_for_wer("The harbour") == normalize_for_wer("the harbor")
 
 
