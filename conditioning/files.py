@@ -103,7 +103,8 @@ def temp_name(target: Path, pid: int | None = None) -> str:
     return f".{name}.emotive-{host_tag()}-{os.getpid() if pid is None else pid}-{secrets.token_hex(4)}{target.suffix}"
 
 
-def _pid_running(pid: int) -> bool:
+def pid_running(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (True when it cannot be told)."""
     if pid <= 0:
         return True  # not a pid we wrote: keep the file
     try:
@@ -129,7 +130,7 @@ def is_abandoned(path: Path, now: float | None = None) -> bool:
     if m:
         if age > STALE_AGE_S:
             return True
-        return m.group("host") == host_tag() and not _pid_running(int(m.group("pid")))
+        return m.group("host") == host_tag() and not pid_running(int(m.group("pid")))
     legacy = _LEGACY_RE.match(name)
     if legacy and legacy.group("name").endswith(legacy.group("suffix")):
         return age > STALE_AGE_S

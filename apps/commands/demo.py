@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 KOKORO_ENV = {"model": "EMOTIVE_KOKORO_MODEL", "voices": "EMOTIVE_KOKORO_VOICES"}
@@ -41,7 +42,15 @@ def run(args: argparse.Namespace) -> int:
             if not path.is_file():
                 raise EmotiveError(f"--kokoro-{kind} {value}: no such file.")
             os.environ[KOKORO_ENV[kind]] = str(path.resolve())
+    from emotive.apps.demo import rundir
+
+    rundir.sweep_abandoned_runs()  # folders of demos that were killed
+    rundir.adopt_as_temp_dir()  # before gradio, torch and mediapipe are imported: their files go there too
     from emotive.apps.demo.app import launch  # gradio loads only for this command
 
     launch(host=args.host, port=args.port, block=True, warm=args.warm)
-    return 0
+    # Stopped (Ctrl-C / SIGTERM) and cleaned up: leave now. Tearing down the interpreter with torch, mediapipe and
+    # onnxruntime loaded took seconds more, and a job still running in a worker thread would keep it alive.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import gradio as gr
 
-from . import ux
+from . import rundir, ux
 from .panel import build_panel
 from .ports import check_port
 from .tabs import TabInfo, discover
@@ -63,6 +63,8 @@ def _footer(app_tabs: list[TabInfo]) -> str:
     hidden = [t for t in app_tabs if not t.available]
     if hidden:
         lines.append("Not shown yet: " + "; ".join(f"**{t.title}** ({t.reason})" for t in hidden) + ".")
+    lines.append(f"Results stay downloadable for {ux.RESULT_TTL_S // 60} minutes; the server keeps nothing after "
+                 "it stops.")
     lines.append("Offline: nothing here contacts the internet. API: see “Use via API” at the bottom of the page.")
     return "\n\n".join(lines)
 
@@ -77,7 +79,11 @@ def build_app(tabs: list[TabInfo] | None = None) -> DemoApp:
             start_warm_up(built[0])  # a page is up (it arrives complete: the panel's default is part of it)
 
     # One `with` block: gradio rebuilds its whole FastAPI app on every exit (and on queue()).
-    with gr.Blocks(title="emotive demo", analytics_enabled=False) as blocks:
+    # Gradio's own sweep of its cache (results handed to pages, uploads): files older than RESULT_TTL_S go, and all
+    # of them when the server stops. Chosen over tracking sessions: gradio gives no hook that knows when the last
+    # page (or API client) that could fetch a file is gone, and it names its copies by content hash.
+    with gr.Blocks(title="emotive demo", analytics_enabled=False,
+                   delete_cache=(ux.CACHE_SWEEP_S, ux.RESULT_TTL_S)) as blocks:
         gr.Markdown(HEADER, elem_id="header")
         panel = build_panel()
         with gr.Tabs(elem_id="tabs"):
@@ -147,13 +153,75 @@ def _preload_charts() -> None:
         io.BytesIO(), format="webp")
 
 
+SESSION_CAPACITY = 64
+"""Browser/API sessions whose state gradio keeps in memory (gradio's default, 10,000, let memory grow with every
+new session: each holds a copy of the page's component configuration). The oldest beyond this are forgotten."""
+SWEEP_EVERY_S = 30.0
+"""How often the handlers' own copies of results are swept (:func:`emotive.apps.demo.ux.sweep_results`)."""
+STOP_TIMEOUT_S = 3.0
+"""On Ctrl-C, how long the server may take to close connections before the process exits anyway (a running job is
+abandoned; queued ones are cancelled). Well under the 5 s a user waits."""
+
+
+MALLOC_ARENAS = 2
+"""glibc malloc arenas (default 8 per core). Every request runs in one of gradio's worker threads, and each thread's
+arena kept the memory its numpy/torch buffers had freed: idle RSS rose with every request. Two arenas and a
+periodic ``malloc_trim`` let it level off."""
+
+
+def _glibc():
+    """glibc, or None elsewhere (musl, macOS): the memory settings are then skipped."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
+    except OSError:
+        return None
+
+
+def limit_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas at :data:`MALLOC_ARENAS` (M_ARENA_MAX) for this process."""
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(-8, MALLOC_ARENAS)  # M_ARENA_MAX
+
+
+def release_free_memory() -> None:
+    """Give memory that Python, numpy and torch have freed back to the system (glibc ``malloc_trim``)."""
+    import gc
+
+    gc.collect()
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def _sweep_loop(stop: threading.Event) -> None:
+    while not stop.wait(SWEEP_EVERY_S):
+        try:
+            ux.sweep_results()
+            release_free_memory()
+        except Exception:  # the sweep must never take the server down
+            log.exception("sweeping results failed")
+
+
 def launch(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, block: bool = True, warm: bool = True) -> DemoApp:
-    """Serve the demo on ``http://host:port`` (offline, analytics off); blocks unless ``block=False``."""
+    """Serve the demo on ``http://host:port`` (offline, analytics off); blocks unless ``block=False``.
+
+    With ``block=True`` (``emotive demo``), Ctrl-C or SIGTERM stops it within :data:`STOP_TIMEOUT_S` seconds and
+    everything it wrote (results, gradio's cache and uploads: :func:`emotive.apps.demo.ux.run_dir`) is removed.
+    """
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     check_port(host, port)
     t0 = time.perf_counter()
+    for gone in rundir.sweep_abandoned_runs():
+        log.info("removed the folder of a demo that was killed: %s", gone)
+    rundir.adopt_as_temp_dir()  # `emotive demo` did so before importing gradio; again for Python callers
+    limit_malloc_arenas()
     app = build_app()
     app.blocks.launch(
         server_name=host,
@@ -168,7 +236,10 @@ def launch(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, block: bool = Tru
         allowed_paths=[str(ux.output_dir())],
         css=CSS,
         quiet=True,
+        state_session_capacity=SESSION_CAPACITY,
     )
+    sweeping = threading.Event()
+    threading.Thread(target=_sweep_loop, args=(sweeping,), name="emotive-sweep", daemon=True).start()
     shown = ", ".join(t.title for t in app.shown) or "none"
     print(f"emotive demo: serving http://{host}:{port} (tabs: {shown}; built in {time.perf_counter() - t0:.1f} s)",
           flush=True)
@@ -179,7 +250,35 @@ def launch(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, block: bool = Tru
         timer.start()
     if block:
         try:
-            app.blocks.block_thread()
+            _serve_until_stopped(app)
         finally:
-            app.blocks.close()
+            sweeping.set()
+            ux.remove_run_dir()
     return app
+
+
+def _serve_until_stopped(app: DemoApp) -> None:
+    """Wait for Ctrl-C / SIGTERM (or the server stopping), then close the server within :data:`STOP_TIMEOUT_S`.
+
+    Gradio's own ``block_thread`` closes the server only after every connection has ended, so a running job (or a
+    browser's open event stream) kept the process alive after Ctrl-C.
+    """
+    import signal
+
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(0.2) and app.blocks.is_running:
+            pass
+        print("emotive demo: stopping (queued requests are cancelled)", flush=True)
+        closing = threading.Thread(target=app.blocks.close, kwargs={"verbose": False}, name="emotive-close",
+                                   daemon=True)
+        closing.start()
+        closing.join(STOP_TIMEOUT_S)
+        if closing.is_alive():
+            log.warning("the server did not close within %.0f s; exiting anyway", STOP_TIMEOUT_S)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    ux.remove_run_dir()
+    print("emotive demo: stopped", flush=True)

@@ -10,7 +10,8 @@
 * :data:`HEAVY` is the ``concurrency_id`` every generator event shares, so only
   :data:`HEAVY_LIMIT` heavy job runs at a time on a small machine.
 * :func:`output_file` gives a fresh path for a downloadable result, written via
-  ``atomic_output`` (never half-written).
+  ``atomic_output`` (never half-written). Everything the demo writes lives in one folder per
+  process (:func:`run_dir`), swept while serving and removed when the demo stops.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import logging
 import math
 import os
 import re
+import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +34,7 @@ from typing import Any
 import gradio as gr
 
 from emotive.apps import seeds
+from emotive.apps.demo import rundir
 from emotive.conditioning import EmotiveError
 from emotive.conditioning.files import atomic_output
 
@@ -239,15 +243,31 @@ def user_errors(fn: Callable) -> Callable:
 
 
 # ------------------------------------------------------------------ files
-_OUT_ROOT: Path | None = None
+RESULT_TTL_S = 3600
+"""A result stays downloadable this long after it was made (gradio's cached copy; handing the same file out
+again restarts the clock). Gradio forgets a closed page's state after the same hour, so by then no page can ask
+for it. Stated on the page."""
+CACHE_SWEEP_S = 300
+"""How often gradio's cache is swept for results older than :data:`RESULT_TTL_S` (``gr.Blocks(delete_cache=...)``)."""
+ORIGINAL_GRACE_S = 120
+"""A handler's own copy of a result is needed only until gradio has copied it into its cache, right after the
+handler returns; after this long it is deleted."""
+
+
+def run_dir() -> Path:
+    """This process's folder for everything the demo writes (:mod:`emotive.apps.demo.rundir`)."""
+    return rundir.run_dir()
 
 
 def output_dir() -> Path:
-    """This process's folder for downloadable results (under the system temp folder)."""
-    global _OUT_ROOT
-    if _OUT_ROOT is None:
-        _OUT_ROOT = Path(tempfile.mkdtemp(prefix="emotive-demo-"))
-    return _OUT_ROOT
+    """This process's folder for downloadable results (``<run_dir>/results``)."""
+    folder = rundir.run_dir() / "results"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+remove_run_dir = rundir.remove_run_dir
+sweep_abandoned_runs = rundir.sweep_abandoned_runs
 
 
 def output_file(name: str) -> Path:
@@ -263,3 +283,25 @@ def write_text_output(name: str, text: str) -> Path:
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
+
+
+def sweep_results(max_age_s: float = ORIGINAL_GRACE_S, now: float | None = None) -> int:
+    """Delete result folders in :func:`output_dir` older than ``max_age_s``; returns how many went."""
+    folder = rundir.current()
+    if folder is None:
+        return 0
+    now = time.time() if now is None else now
+    gone = 0
+    try:
+        entries = list(os.scandir(folder / "results"))
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            old = now - entry.stat(follow_symlinks=False).st_mtime > max_age_s
+        except OSError:
+            continue
+        if old and entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            gone += 1
+    return gone
