@@ -10,14 +10,15 @@ from emotive.apps.seeds import add_seed_argument
 def register(subsub: argparse._SubParsersAction) -> None:
     p = subsub.add_parser(
         "speech",
-        help="render the emotional speech corpus (6 voices x sentences x emotions) or import a real corpus",
-        description="Render sentences x voices x emotions through the WORLD prosody engine into 16 kHz WAVs + "
-        "manifest.jsonl (deterministic per seed, resumable). With --from-real, read an ESD/RAVDESS/EmoV-DB tree instead.",
+        help="render the emotional speech corpus (8 Kokoro voices x sentences x emotions) or import a real corpus",
+        description="Render sentences x Kokoro voices x emotions through the speech pipeline into 24 kHz WAVs + "
+        "manifest.jsonl and 16 kHz copies + manifest_16k.jsonl (deterministic per seed, resumable: rerun with the same "
+        "--out). With --from-real, read an ESD/RAVDESS/EmoV-DB tree instead.",
     )
-    p.add_argument("--size", choices=["tiny", "small", "full"], default="small", help="tiny: seconds; small: ~1 h; full: >= 8 h")
+    p.add_argument("--size", choices=["tiny", "small", "full"], default="small", help="tiny: seconds (4 utterances); small: 960 utterances (~1 h of one core); full: 8,656 (~8 h of audio)")
     p.add_argument("--out", required=True, help="output folder (reused to resume)")
     add_seed_argument(p, "corpus seed")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes")
+    p.add_argument("--workers", type=int, default=1, help="parallel processes (one Kokoro each, one thread each)")
     p.add_argument("--from-real", choices=["esd", "ravdess", "emovdb"], help="import a real corpus laid out like this")
     p.add_argument("--root", help="root folder of the real corpus (with --from-real)")
     p.add_argument("--no-progress", action="store_true")

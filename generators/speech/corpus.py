@@ -1,28 +1,33 @@
-"""The emotional speech corpus: sentences x voices x emotions through the prosody engine.
+"""The emotional speech corpus (v2): sentences x Kokoro voices x emotions through ``EmotionalSpeechPipeline``.
 
-``build_corpus(out_dir, size)`` writes ``wavs/<speaker>/<id>.wav`` (16 kHz mono
-PCM-16) and ``manifest.jsonl`` with one row per utterance::
+``build_corpus(out_dir, size)`` writes, per utterance, ``wavs/<speaker>/<id>.wav`` (24 kHz mono PCM-16, the
+engine's own rate) and ``wavs16k/<speaker>/<id>.wav`` (the same audio at 16 kHz), and two manifests with one
+row per utterance, identical but for ``wav`` and ``sr``: ``manifest.jsonl`` (24 kHz) and
+``manifest_16k.jsonl`` (16 kHz)::
 
-    {"id", "wav" (relative to the manifest), "sr", "text", "phonemes" (ARPAbet, frontend),
-     "phones": [{"phone", "start", "end"}] (engine timings warped by the prosody time map),
-     "speaker", "emotion": Emotion.to_dict(), "prosody": ProsodyParams.to_dict(), "seed", "split",
-     "sentence_id", "engine", "duration"}
+    {"id", "wav" (relative to the manifest), "sr", "text", "phonemes" (ARPAbet, upper case, no stress),
+     "phones": [{"phone", "start", "end"}] (lowercase ARPAbet with stress digit on vowels, "pau" for silence;
+                contiguous from 0 to the end of the audio, from the engine's own token timings),
+     "kokoro_phonemes" (misaki string spoken), "words": [{"word", "start", "end"}],
+     "speaker", "voice_sources" (the source style vectors the voice blends), "emotion": Emotion.to_dict(),
+     "prosody": ProsodyParams.to_dict(), "seed", "split", "sentence_id", "engine", "duration" (s)}
 
-Deterministic for a seed (every utterance has its own seed derived from the
-corpus seed, speaker, sentence and slot) — except the neutral source audio of Piper's joe: VITS samples
-its duration and prior noise inside the ONNX graph without a seed, so two builds render joe's sentences
-differently (same words, rules and seeds; measured max sample difference ~1.2 on one sentence) —, resumable (finished rows are kept in
-``manifest.partial.jsonl``; a rerun skips them), parallel (``workers``
-processes, one voice engine each), with a progress bar.
+The loop: :func:`plan` lists the utterances (each voice its own shuffle of each split's sentences; the 8 labels
+at intensities in [0.5, 1] (neutral 1), plus random valence-arousal points for the train split); each utterance's
+rules are ``ProsodyParams.from_emotion(e).perturbed(rng, RULE_VARIATION)`` with ``rng`` seeded from the corpus
+seed, voice, sentence and slot, and the same seed drives the pipeline's ``generator`` -> deterministic per seed
+(Kokoro runs on one ONNX thread per worker). Resumable: finished rows are appended to
+``manifest.partial.jsonl`` after both WAVs are in place (written to a temporary name, then renamed), a rerun
+skips them. Parallel: ``workers`` processes, one Kokoro each. A tqdm progress bar.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import time
-from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,34 +35,53 @@ from pathlib import Path
 import numpy as np
 
 from emotive.conditioning import LABELS, Emotion, EmotiveError
-from emotive.generators.speech.frontend import phonemize
-from emotive.generators.speech.prosody import ProsodyParams, WorldFeatures, analyze, apply_prosody
+from emotive.generators.speech.kokoro import NAMED_VOICES, SAMPLE_RATE
+from emotive.generators.speech.prosody import KOKORO_PAUSES, ProsodyParams
 from emotive.generators.speech.sentences import load_sentences
-from emotive.generators.speech.voices import CORPUS_SR, SPEAKERS, load_voice, render
 
 MANIFEST = "manifest.jsonl"
+MANIFEST_16K = "manifest_16k.jsonl"
 PARTIAL = "manifest.partial.jsonl"
-RULE_VARIATION = 0.12  # per-utterance spread of every rule delta (log-normal scale factor)
-TARGET_RMS_DB = -26.0  # active-speech level of every source before the prosody rules (headroom for +6 dB)
+SR_16K = 16_000
+ENGINE = "kokoro-direct"
+RULE_VARIATION = 0.12
+"""Per-utterance spread of every rule delta from neutral (log-normal scale factor, ``ProsodyParams.perturbed``):
+the recogniser must learn the emotion, not one exact parameter set."""
+INTENSITY_RANGE = (0.5, 1.0)
+"""Label intensities, uniform: below 0.5 the rules move F0 by < ~1 semitone, a label no listener could name."""
+VAD_LIMIT = 0.9
+"""Random VAD points: uniform in the valence-arousal square with |v|, |a| <= this."""
+PAUSE_MERGE_S = 0.08
+"""A word gap shorter than this is coarticulation (its time goes to the preceding phone); longer is a pause."""
+TARGET_RMS_DB = -26.0
+"""Active-speech level used by :func:`_normalise` (the bench's plain-voice conversion reference)."""
+
+VOICE_SOURCES: dict[str, tuple[str, ...]] = {v.name: tuple(s for s, _ in v.blend) for v in NAMED_VOICES}
+"""Named voice -> the source style vectors it is made of (a leave-one-voice-out split needs them)."""
+SOURCE_VOICES: tuple[str, ...] = tuple(v.name for v in NAMED_VOICES if len(v.blend) == 1)
 
 
 @dataclass(frozen=True)
 class CorpusSize:
-    """Per speaker: sentences per label in each split, plus random-VAD utterances (train split)."""
+    """Per voice: sentences per label in each split, plus random-VAD utterances (train split).
+
+    ``max_words``: only sentences this short (tiny corpora for tests)."""
 
     speakers: tuple[str, ...]
     per_label: dict
     vad_points: int
     labels: tuple[str, ...] = LABELS
+    max_words: int | None = None
 
 
+ALL_VOICES = tuple(v.name for v in NAMED_VOICES)
 SIZES: dict[str, CorpusSize] = {
-    # seconds of audio, for tests: two fast flite voices
-    "tiny": CorpusSize(("rms", "awb"), {"train": 1, "val": 0, "test": 1}, 0, ("neutral", "angry", "sad")),
-    # ~1 h: 6 x 8 x 25 + 6 x 30 = 1,380 utterances
-    "small": CorpusSize(tuple(SPEAKERS), {"train": 18, "val": 2, "test": 5}, 30),
-    # >= 8 h: 6 x 8 x 195 + 6 x 600 = 12,960 utterances
-    "full": CorpusSize(tuple(SPEAKERS), {"train": 150, "val": 15, "test": 30}, 600),
+    # seconds, for tests: 2 voices x 2 labels x 1 short sentence
+    "tiny": CorpusSize(("jf_alpha", "jm_kumo"), {"train": 1, "val": 0, "test": 0}, 0, ("angry", "sad"), max_words=5),
+    # ~1 h of CPU on one core (~3.5 s per utterance on a shared 2-core machine): 8 x (8 x 13 + 16) = 960
+    "small": CorpusSize(ALL_VOICES, {"train": 10, "val": 1, "test": 2}, 16),
+    # ~8 h of audio: 8 x (8 x 104 + 250) = 8,656 utterances (~9 CPU-hours)
+    "full": CorpusSize(ALL_VOICES, {"train": 80, "val": 8, "test": 16}, 250),
 }
 
 
@@ -68,17 +92,17 @@ def _seed(*parts: object) -> int:
 def plan(size: str | CorpusSize, seed: int = 0, sentences: list[dict] | None = None) -> list[dict]:
     """The utterance list (no audio): ``[{"id", "speaker", "sentence", "emotion", "seed", "split"}]``.
 
-    Every speaker gets its own shuffle of each split's sentences, so sentence and
-    emotion are not confounded; labels take intensities in [0.5, 1] (neutral: 1);
-    random VAD points are uniform in the valence-arousal square (|v|,|a| <= 0.9).
+    Every voice gets its own shuffle of each split's sentences, so sentence and emotion are not confounded.
     """
     cfg = SIZES[size] if isinstance(size, str) else size
     rows = sentences if sentences is not None else load_sentences()
+    if cfg.max_words is not None:
+        rows = [r for r in rows if len(r["text"].split()) <= cfg.max_words]
     by_split = {s: [r for r in rows if r["split"] == s] for s in ("train", "val", "test")}
     items: list[dict] = []
     for spk in cfg.speakers:
         for split, n in cfg.per_label.items():
-            pool = list(by_split[split])
+            pool = by_split[split]
             if not pool or n == 0:
                 continue
             order = np.random.default_rng(_seed(seed, spk, split)).permutation(len(pool))
@@ -89,25 +113,105 @@ def plan(size: str | CorpusSize, seed: int = 0, sentences: list[dict] | None = N
                     k += 1
                     s = _seed(seed, spk, sent["id"], lab, j)
                     r = np.random.default_rng(s)
-                    inten = 1.0 if lab == "neutral" else round(float(r.uniform(0.5, 1.0)), 3)
-                    e = Emotion.from_label(lab, inten)
+                    inten = 1.0 if lab == "neutral" else round(float(r.uniform(*INTENSITY_RANGE)), 3)
                     items.append({"id": f"{spk}_{sent['id']}_{lab[:3]}{j}", "speaker": spk, "sentence": sent,
-                                  "emotion": e, "seed": s, "split": split})
+                                  "emotion": Emotion.from_label(lab, inten), "seed": s, "split": split})
         pool = by_split["train"]
         order = np.random.default_rng(_seed(seed, spk, "vad")).permutation(len(pool))
         for j in range(cfg.vad_points):
             sent = pool[order[j % len(pool)]]
             s = _seed(seed, spk, sent["id"], "vad", j)
-            r = np.random.default_rng(s)
-            v, a = (round(float(x), 3) for x in r.uniform(-0.9, 0.9, 2))
-            e = Emotion.from_vad(v, a)
-            items.append({"id": f"{spk}_{sent['id']}_vad{j}", "speaker": spk, "sentence": sent, "emotion": e,
-                          "seed": s, "split": "train"})
+            v, a = (round(float(x), 3) for x in np.random.default_rng(s).uniform(-VAD_LIMIT, VAD_LIMIT, 2))
+            items.append({"id": f"{spk}_{sent['id']}_vad{j}", "speaker": spk, "sentence": sent,
+                          "emotion": Emotion.from_vad(v, a), "seed": s, "split": "train"})
     return items
 
 
+# ---------------------------------------------------------------------- phones: misaki -> ARPAbet
+MISAKI_TO_ARPABET: dict[str, str] = {
+    # vowels (misaki writes diphthongs as one capital: A = eɪ, I = aɪ, W = aʊ, Y = ɔɪ, O = oʊ, Q = əʊ)
+    "A": "EY", "I": "AY", "W": "AW", "Y": "OY", "O": "OW", "Q": "OW", "i": "IY", "u": "UW", "ɑ": "AA", "ɒ": "AA",
+    "ɔ": "AO", "ə": "AH", "ᵊ": "AH", "ɐ": "AH", "ʌ": "AH", "ɛ": "EH", "e": "EH", "ɜ": "ER", "ɚ": "ER", "æ": "AE",
+    "a": "AE", "ɪ": "IH", "ᵻ": "IH", "ɨ": "IH", "ʊ": "UH", "o": "OW",
+    # consonants (T and ɾ: the flap, ʔ: glottal stop -> T, as the frontend's IPA table does)
+    "b": "B", "d": "D", "f": "F", "h": "HH", "k": "K", "l": "L", "m": "M", "n": "N", "p": "P", "s": "S", "t": "T",
+    "v": "V", "w": "W", "z": "Z", "ɡ": "G", "g": "G", "ŋ": "NG", "ɹ": "R", "r": "R", "ʃ": "SH", "ʒ": "ZH",
+    "ð": "DH", "θ": "TH", "ʤ": "JH", "ʧ": "CH", "j": "Y", "T": "T", "ɾ": "T", "ʔ": "T", "c": "K", "x": "K",
+    "ç": "HH", "ɬ": "L",
+}  # fmt: skip
+"""Kokoro's (misaki's) phoneme characters -> CMU ARPAbet; ``ɜɹ`` / ``əɹ`` become one ER (r-coloured vowel)."""
+_ARPA_VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"})
+_STRESS = {"ˈ": "1", "ˌ": "2"}
+
+
+def arpabet_phones(phones: list[tuple[str, float, float]], duration: float) -> list[dict]:
+    """The pipeline's per-character timings -> contiguous ``[{"phone", "start", "end"}]`` from 0 to ``duration``.
+
+    ARPAbet in lower case with a stress digit on vowels (``eh1``, ``ah0``) and ``pau`` for silence (the start,
+    punctuation, word gaps >= ``PAUSE_MERGE_S``, the end). A stress mark's time goes to the phone after it,
+    other unspoken characters (length marks, short word gaps) to the phone before.
+    """
+    out: list[list] = []  # [phone, start, end]
+    stress = None
+    pending_start = None  # a stress mark's start: the next phone begins there
+    chars = list(phones)
+    i = 0
+    while i < len(chars):
+        c, s, e = chars[i]
+        if c in _STRESS:
+            stress = _STRESS[c]
+            pending_start = s if pending_start is None else pending_start
+        elif c in KOKORO_PAUSES or (c == " " and e - s >= PAUSE_MERGE_S):
+            out.append(["pau", s, e])
+            pending_start = None
+        elif c in MISAKI_TO_ARPABET:
+            ph = MISAKI_TO_ARPABET[c]
+            if c in "ɜə" and i + 1 < len(chars) and chars[i + 1][0] == "ɹ":
+                ph, e = "ER", chars[i + 1][2]
+                i += 1
+            if ph in _ARPA_VOWELS:
+                ph += stress or "0"
+                stress = None
+            out.append([ph.lower(), s if pending_start is None else pending_start, e])
+            pending_start = None
+        elif out:  # length marks, a short word gap, unknown diacritics: part of the previous phone
+            out[-1][2] = e
+        i += 1
+    # contiguous from 0 to the end: leading/trailing silence, gaps filled, pau runs merged
+    res: list[list] = []
+    t = 0.0
+    for ph, s, e in out:
+        s = max(s, t)
+        if s > t + 1e-6:
+            if res and res[-1][0] != "pau" and s - t < PAUSE_MERGE_S:
+                res[-1][2] = s
+            else:
+                res.append(["pau", t, s])
+        if e <= s:
+            continue
+        if ph == "pau" and res and res[-1][0] == "pau":
+            res[-1][2] = e
+        else:
+            res.append([ph, s, e])
+        t = e
+    if duration > t + 1e-6:
+        if res and res[-1][0] == "pau":
+            res[-1][2] = duration
+        else:
+            res.append(["pau", t, duration])
+    res = [r for r in res if r[2] > r[1]]
+    rows = [{"phone": ph, "start": round(float(s), 4), "end": round(float(e), 4)} for ph, s, e in res]
+    for a, b in itertools.pairwise(rows):
+        a["end"] = b["start"]  # rounding must not open gaps
+    if rows:
+        rows[0]["start"] = 0.0
+        rows[-1]["end"] = round(float(duration), 4)
+    return rows
+
+
+# ---------------------------------------------------------------------- rendering
 def _normalise(x: np.ndarray, phones: list[dict], sr: int) -> np.ndarray:
-    """Scale to ``TARGET_RMS_DB`` over non-pause phones."""
+    """Scale to ``TARGET_RMS_DB`` over non-pause phones (a level reference for plain voices, used by the bench)."""
     mask = np.zeros(len(x), dtype=bool)
     for p in phones:
         if p["phone"] != "pau":
@@ -117,92 +221,77 @@ def _normalise(x: np.ndarray, phones: list[dict], sr: int) -> np.ndarray:
     return (x * (10 ** (TARGET_RMS_DB / 20) / rms)).astype(np.float32)
 
 
-_VOICES: dict = {}
+_PIPE: list = []
 
 
-def _voice(spk: str):
-    if spk not in _VOICES:
-        _VOICES[spk] = load_voice(spk)
-    return _VOICES[spk]
+def _pipeline():
+    if not _PIPE:
+        from emotive.generators.speech.pipeline import EmotionalSpeechPipeline
+
+        _PIPE.append(EmotionalSpeechPipeline.from_pretrained(threads=1))  # one thread: deterministic, one core
+    return _PIPE[0]
 
 
-def source_analysis(source_audio: np.ndarray, phones: list[dict], sr: int = CORPUS_SR) -> WorldFeatures:
-    """WORLD analysis of a normalised neutral rendering; pass it to :func:`make_utterance` as ``world``
-    when one rendering gets several emotions (same output, the analysis is done once)."""
-    return analyze(_normalise(source_audio, phones, sr), sr)
-
-
-def make_utterance(
-    item: dict, source_audio: np.ndarray, phones: list[dict], sr: int = CORPUS_SR, world: WorldFeatures | None = None
-) -> tuple[np.ndarray, dict]:
-    """Apply the item's emotion (with per-utterance rule variation) to a neutral rendering.
-
-    ``world``: :func:`source_analysis` of the same rendering, if already computed.
-    Returns the waveform [T] and the manifest fields that depend on it.
-    """
+def params_for(item: dict) -> ProsodyParams:
+    """The utterance's rules: the emotion's, each delta varied by ``RULE_VARIATION`` (seeded by the item)."""
     rng = np.random.default_rng(item["seed"])
-    e: Emotion = item["emotion"]
-    params = ProsodyParams.from_emotion(e).perturbed(rng, RULE_VARIATION) if e.intensity > 0 else ProsodyParams()
-    x = _normalise(source_audio, phones, sr)
-    pauses = [(p["start"], p["end"]) for p in phones if p["phone"] == "pau"]
-    y, warp = apply_prosody(x, sr, params, rng, pauses_s=pauses, analysis_sr=None, resynthesize_identity=True,
-                            world=world)
-    dur = len(y) / sr
-    bounds = warp([p["start"] for p in phones] + [phones[-1]["end"]])
-    new_phones = []
-    for i, p in enumerate(phones):
-        s, t = float(bounds[i]), float(min(bounds[i + 1], dur))
-        if t > s:
-            new_phones.append({"phone": p["phone"], "start": round(s, 4), "end": round(t, 4)})
-    if new_phones:
-        new_phones[-1]["end"] = round(dur, 4)
-    return y, {"phones": new_phones, "prosody": params.to_dict(), "duration": round(dur, 4)}
+    return ProsodyParams.from_emotion(item["emotion"]).perturbed(rng, RULE_VARIATION)
 
 
-def _work(chunk: list[dict], out_dir: str) -> list[dict]:
+def make_utterance(item: dict, pipe=None) -> tuple[np.ndarray, dict]:
+    """Render one planned item. Returns the 24 kHz waveform [T] and its manifest row (``wav``/``sr`` unset)."""
+    import torch
+
+    pipe = pipe or _pipeline()
+    params = params_for(item)
+    out = pipe(item["sentence"]["text"], emotion=item["emotion"], voice=item["speaker"],
+               generator=torch.Generator().manual_seed(item["seed"]), params=params)
+    wav = out.waveform
+    dur = len(wav) / out.sample_rate
+    chars = [p for seg in out.segments for p in seg.phones]
+    phones = arpabet_phones(chars, dur)
+    row = {
+        "id": item["id"], "text": item["sentence"]["text"],
+        "phonemes": [p["phone"].rstrip("012").upper() for p in phones if p["phone"] != "pau"],
+        "phones": phones,
+        "kokoro_phonemes": " ".join(seg.phonemes for seg in out.segments),
+        "words": [{"word": w.text, "start": round(w.start, 4), "end": round(w.end, 4)}
+                  for seg in out.segments for w in seg.words],
+        "speaker": item["speaker"], "voice_sources": list(VOICE_SOURCES.get(item["speaker"], (item["speaker"],))),
+        "emotion": item["emotion"].to_dict(), "prosody": params.to_dict(), "seed": item["seed"],
+        "split": item["split"], "sentence_id": item["sentence"]["id"], "engine": ENGINE, "duration": round(dur, 4),
+    }
+    return wav, row
+
+
+def _write_wav(path: Path, x: np.ndarray, sr: int) -> None:
     import soundfile as sf
 
-    spk = chunk[0]["speaker"]
-    voice = _voice(spk)
-    # a sentence can occur several times per speaker (different emotions): render and analyse it once
-    texts = list(dict.fromkeys(it["sentence"]["text"] for it in chunk))
-    rendered = dict(zip(texts, render(spk, texts, CORPUS_SR, voice=voice)))
-    worlds = {t: source_analysis(r.audio, r.phones, CORPUS_SR) for t, r in rendered.items()
-              if sum(it["sentence"]["text"] == t for it in chunk) > 1}
-    rows = []
-    for it in chunk:
-        r = rendered[it["sentence"]["text"]]
-        y, fields = make_utterance(it, r.audio, r.phones, CORPUS_SR, world=worlds.get(it["sentence"]["text"]))
-        rel = f"wavs/{spk}/{it['id']}.wav"
-        path = Path(out_dir) / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.wav")
-        sf.write(str(tmp), y, CORPUS_SR, subtype="PCM_16")
-        os.replace(tmp, path)
-        rows.append(
-            {
-                "id": it["id"], "wav": rel, "sr": CORPUS_SR, "text": it["sentence"]["text"],
-                "phonemes": phonemize(it["sentence"]["text"]), "phones": fields["phones"], "speaker": spk,
-                "emotion": it["emotion"].to_dict(), "prosody": fields["prosody"], "seed": it["seed"],
-                "split": it["split"], "sentence_id": it["sentence"]["id"], "engine": voice.engine,
-                "duration": fields["duration"],
-            }
-        )
-    return rows
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.wav")
+    sf.write(str(tmp), x, sr, subtype="PCM_16")
+    os.replace(tmp, path)
 
 
-def _chunks(items: list[dict], size: int) -> Iterable[list[dict]]:
-    by_spk: dict[str, list[dict]] = {}
-    for it in items:
-        by_spk.setdefault(it["speaker"], []).append(it)
-    out = []
-    for spk_items in by_spk.values():
-        # repeats of a sentence land in the same chunk, so the worker renders and analyses it once
-        spk_items = sorted(spk_items, key=lambda it: it["sentence"]["id"])
-        out += [spk_items[i : i + size] for i in range(0, len(spk_items), size)]
-    # interleave speakers so the progress bar means the same thing throughout
-    out.sort(key=lambda c: (int(_seed(c[0]["id"]) % 1000)))
-    return out
+def _work(item: dict, out_dir: str) -> dict:
+    from scipy.signal import resample_poly
+
+    wav, row = make_utterance(item)
+    out = Path(out_dir)
+    rel = f"wavs/{item['speaker']}/{item['id']}.wav"
+    _write_wav(out / rel, wav, SAMPLE_RATE)
+    g = np.gcd(SR_16K, SAMPLE_RATE)
+    _write_wav(out / _rel16(rel), np.clip(resample_poly(wav, SR_16K // g, SAMPLE_RATE // g), -1, 1), SR_16K)
+    return {**row, "wav": rel, "sr": SAMPLE_RATE}
+
+
+def _rel16(rel: str) -> str:
+    return "wavs16k/" + rel.split("/", 1)[1]
+
+
+def _order(items: list[dict]) -> list[dict]:
+    """Interleave voices and labels, so a corpus stopped early is still balanced."""
+    return sorted(items, key=lambda it: _seed(it["id"]))
 
 
 def build_corpus(
@@ -210,81 +299,89 @@ def build_corpus(
     size: str = "small",
     seed: int = 0,
     workers: int = 1,
-    chunk_size: int = 12,
     progress: bool = True,
     log=None,
 ) -> Path:
-    """Build (or resume) a corpus; returns the manifest path. Raises if a voice engine is missing."""
+    """Build (or resume) a corpus; returns the (24 kHz) manifest path."""
     from tqdm import tqdm
 
     if size not in SIZES:
         raise EmotiveError(f"Unknown corpus size {size!r}; choose from {', '.join(SIZES)}.")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    final = out / MANIFEST
     items = plan(size, seed)
-    partial = out / PARTIAL
+    done = _finished_rows(out)
+    todo = _order([it for it in items if it["id"] not in done])
+    if todo and workers <= 1:
+        _pipeline()  # fail fast (missing Kokoro parts) before the progress bar
+    bar = tqdm(total=len(items), initial=len(items) - len(todo), unit="utt", disable=not progress, desc=f"corpus {size}")
+    t0 = time.time()
+
+    def record(fp, r: dict) -> None:
+        fp.write(json.dumps(r) + "\n")
+        fp.flush()
+        done[r["id"]] = r
+        bar.update(1)
+        if log:
+            log(f"{len(done)}/{len(items)} utterances, {time.time() - t0:.0f} s")
+
+    with open(out / PARTIAL, "a") as fp:
+        if workers <= 1:
+            for it in todo:
+                record(fp, _work(it, str(out)))
+        else:
+            with ProcessPoolExecutor(workers) as ex:
+                for f in as_completed([ex.submit(_work, it, str(out)) for it in todo]):
+                    record(fp, f.result())
+    bar.close()
+    order = {it["id"]: i for i, it in enumerate(items)}
+    rows = sorted((r for r in done.values() if r["id"] in order), key=lambda r: order[r["id"]])
+    _write_manifests(out, rows)
+    (out / PARTIAL).unlink(missing_ok=True)
+    hours = sum(r["duration"] for r in rows) / 3600
+    (out / "README.md").write_text(
+        f"# emotive speech corpus v2 ({size}, seed {seed})\n\n{len(rows)} utterances, {hours:.2f} h, voices "
+        f"{', '.join(SIZES[size].speakers)} (Kokoro-82M, `{ENGINE}`).\n`{MANIFEST}`: 24 kHz WAVs in wavs/; "
+        f"`{MANIFEST_16K}`: the same at 16 kHz in wavs16k/.\nBuilt by `emotive corpus speech --size {size} "
+        f"--seed {seed}`. Rows: see emotive.generators.speech.corpus.\n"
+    )
+    return out / MANIFEST
+
+
+def _finished_rows(out: Path) -> dict[str, dict]:
+    """Rows already rendered: the final manifest's and the partial manifest's whose WAVs both exist."""
     done: dict[str, dict] = {}
-    if final.exists():
-        for ln in final.read_text().splitlines():
-            if ln.strip():
-                r = json.loads(ln)
-                done[r["id"]] = r
-    if partial.exists():
-        for ln in partial.read_text().splitlines():
+    for name in (MANIFEST, PARTIAL):
+        p = out / name
+        if not p.exists():
+            continue
+        for ln in p.read_text().splitlines():
             try:
                 r = json.loads(ln)
             except json.JSONDecodeError:
                 continue  # a line cut by an interruption
-            if (out / r["wav"]).exists():
+            if (out / r["wav"]).exists() and (out / _rel16(r["wav"])).exists():
                 done[r["id"]] = r
-    todo = [it for it in items if it["id"] not in done]
-    for spk in {it["speaker"] for it in todo}:
-        load_voice(spk)  # fail fast with a clear message when an engine is missing
-    chunks = list(_chunks(todo, chunk_size))
-    bar = tqdm(total=len(items), initial=len(items) - len(todo), unit="utt", disable=not progress, desc=f"corpus {size}")
-    t0 = time.time()
-    with open(partial, "a") as fp:
-        if workers <= 1:
-            results = (_work(c, str(out)) for c in chunks)
-            for rows in results:
-                for r in rows:
-                    fp.write(json.dumps(r) + "\n")
-                    done[r["id"]] = r
-                fp.flush()
-                bar.update(len(rows))
-                if log:
-                    log(f"{len(done)}/{len(items)} utterances, {time.time() - t0:.0f} s")
-        else:
-            with ProcessPoolExecutor(workers) as ex:
-                futs = [ex.submit(_work, c, str(out)) for c in chunks]
-                for f in as_completed(futs):
-                    rows = f.result()
-                    for r in rows:
-                        fp.write(json.dumps(r) + "\n")
-                        done[r["id"]] = r
-                    fp.flush()
-                    bar.update(len(rows))
-                    if log:
-                        log(f"{len(done)}/{len(items)} utterances, {time.time() - t0:.0f} s")
-    bar.close()
-    order = {it["id"]: i for i, it in enumerate(items)}
-    rows = sorted((r for r in done.values() if r["id"] in order), key=lambda r: order[r["id"]])
-    tmp = out / (MANIFEST + ".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    os.replace(tmp, final)
-    partial.unlink(missing_ok=True)
-    hours = sum(r["duration"] for r in rows) / 3600
-    (out / "README.md").write_text(
-        f"# emotive speech corpus ({size}, seed {seed})\n\n{len(rows)} utterances, {hours:.2f} h of 16 kHz mono audio, "
-        f"speakers {', '.join(SIZES[size].speakers)}.\nBuilt by `emotive corpus speech --size {size} --seed {seed}`. "
-        "Rows: see emotive.generators.speech.corpus.\n"
-    )
-    return final
+    return done
+
+
+def _write_manifests(out: Path, rows: list[dict]) -> None:
+    for name, conv in ((MANIFEST, lambda r: r), (MANIFEST_16K, lambda r: {**r, "wav": _rel16(r["wav"]), "sr": SR_16K})):
+        tmp = out / (name + ".tmp")
+        tmp.write_text("".join(json.dumps(conv(r)) + "\n" for r in rows))
+        os.replace(tmp, out / name)
+
+
+def snapshot(out_dir: str | Path) -> int:
+    """Write the manifests from the rows finished so far (a build still running keeps going); returns the count."""
+    out = Path(out_dir)
+    rows = sorted(_finished_rows(out).values(), key=lambda r: r["id"])
+    _write_manifests(out, rows)
+    return len(rows)
 
 
 def read_manifest(path: str | Path) -> list[dict]:
-    """Rows of a manifest with ``wav`` made absolute."""
+    """Rows of a manifest (or of a corpus folder's 24 kHz manifest) with ``wav`` made absolute."""
     p = Path(path)
     if p.is_dir():
         p = p / MANIFEST
