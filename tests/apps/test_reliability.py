@@ -215,3 +215,18 @@ def test_animate_takes_an_audio_file_by_its_content(tmp_path):
     assert _split_inputs([str(tmp_path / "take1")], "words") == (None, str(tmp_path / "take1"))
     assert _split_inputs(["me.png"], "words") == ("me.png", None)
 
+
+
+def test_a_full_disk_anywhere_is_one_line_exit_2(monkeypatch, capsys):
+    """Outside the atomic writers too (a temporary folder filling up): one line, exit 2, no 'internal error'."""
+    import errno
+
+    from emotive.apps.commands import convert
+
+    def full(args):
+        raise OSError(errno.ENOSPC, "No space left on device", "/tmp/emotive-animate-x/speech.wav")
+
+    monkeypatch.setattr(convert, "run", full)
+    assert main(["convert", "in.wav", "-e", "happy", "-o", "x.wav"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("emotive: error: No space left on the disk") and len(err.strip().splitlines()) == 1
