@@ -1,4 +1,4 @@
-"""Corpus manifests -> feature matrices for the recogniser, cached; leave-one-speaker-out evaluation.
+"""Corpus manifests -> feature matrices for the recogniser, cached; leave-one-voice-out evaluation.
 
 Reads the JSONL manifest format of ``emotive corpus speech`` (and of the real-corpus
 readers) directly: an evaluator never imports a generator.
@@ -22,7 +22,9 @@ from emotive.evaluators.speech.features import DIM, utterance_features
 
 @dataclass
 class FeatureSet:
-    """Features of a manifest: feats [N, D], labels [N], vads [N, 3], and per-row metadata lists."""
+    """Features of a manifest: feats [N, D], labels [N] (-1: a random-VAD row), vads [N, 3], and per-row
+    metadata lists: ``sources`` = the emotion's source ("label", "vad", ...), ``voice_sources`` = the source
+    voices a (blended) voice is made of, ``sentences`` = sentence ids."""
 
     feats: np.ndarray
     labels: np.ndarray
@@ -31,11 +33,20 @@ class FeatureSet:
     splits: list[str]
     ids: list[str]
     sources: list[str]
+    voice_sources: list[tuple[str, ...]] | None = None
+    sentences: list[str] | None = None
+
+    def __post_init__(self):
+        if self.voice_sources is None:
+            self.voice_sources = [(s,) for s in self.speakers]
+        if self.sentences is None:
+            self.sentences = list(self.ids)
 
     def subset(self, mask: np.ndarray) -> FeatureSet:
         idx = np.flatnonzero(mask)
         return FeatureSet(self.feats[idx], self.labels[idx], self.vads[idx], [self.speakers[i] for i in idx],
-                          [self.splits[i] for i in idx], [self.ids[i] for i in idx], [self.sources[i] for i in idx])
+                          [self.splits[i] for i in idx], [self.ids[i] for i in idx], [self.sources[i] for i in idx],
+                          [self.voice_sources[i] for i in idx], [self.sentences[i] for i in idx])
 
 
 def read_rows(manifest: str | Path) -> list[dict]:
@@ -92,51 +103,91 @@ def manifest_features(manifest: str | Path, cache_dir: str | Path | None = None,
                        else -1 for r in rows], dtype=np.int64)
     vads = np.array([[r["emotion"]["vad"][k] for k in ("valence", "arousal", "dominance")] for r in rows], dtype=np.float32)
     return FeatureSet(feats, labels, vads, [r["speaker"] for r in rows], [r.get("split", "train") for r in rows],
-                      [r["id"] for r in rows], [r["emotion"].get("source", "label") for r in rows])
+                      [r["id"] for r in rows], [r["emotion"].get("source", "label") for r in rows],
+                      [tuple(r.get("voice_sources") or (r["speaker"],)) for r in rows],
+                      [str(r.get("sentence_id", r["id"])) for r in rows])
 
 
 def loso(data: FeatureSet, cfg=None, log=None) -> dict:
-    from emotive.evaluators.speech.ser import SERConfig
+    """Leave-one-voice-out (see :func:`lovo`); the name the bench calls."""
+    return lovo(data, cfg, log)
+
+
+def held_out_voices(data: FeatureSet) -> list[str]:
+    """The voices a leave-one-voice-out holds out in turn: every voice that is not a blend of others."""
+    return sorted({s for s, vs in zip(data.speakers, data.voice_sources) if tuple(vs) == (s,)})
+
+
+def lovo(data: FeatureSet, cfg=None, log=None) -> dict:
+    """Leave-one-voice-out over the source voices (blends are never held out on their own).
+
+    Fold for source voice ``s``: train on the train+val rows of every voice that does not contain ``s`` (so a blend
+    with ``s`` in it is *excluded from training*); test on all of ``s``'s rows whose sentence no training row
+    speaks (its test-split sentences and most of its others). Speaker reference for a test row = mean features of
+    ``s``'s *neutral* rows of other sentences (a few neutral recordings of the new voice), so no row is its own
+    reference. The blends left out of the fold are scored the same way and reported apart (``per_blend``).
+
+    Returns overall accuracy (labelled rows; with the reference, as the recogniser is meant to be used) and
+    ``accuracy_no_reference`` (one file, no reference), arousal/valence/dominance CCC (all test rows, random-VAD
+    rows included), ``n``, ``per_speaker``, ``per_blend``, ``confusion`` [8, 8] (rows true, columns predicted).
+    """
+    from emotive.evaluators.speech.ser import SERConfig, ccc, predict, train_ser
 
     cfg = cfg or SERConfig()
-    return _loso(data, cfg, log)
-
-
-def _loso(data: FeatureSet, cfg, log=None) -> dict:
-    """Leave-one-speaker-out: train on the other speakers' train+val rows, test on the held-out
-    speaker's *test-split* rows (sentences never seen in training), speaker reference = mean of those
-    test rows' features (unlabeled). Returns overall and per-speaker accuracy, CCCs, confusion."""
-    from emotive.evaluators.speech.ser import ccc, predict, train_ser
-
     spk = np.asarray(data.speakers)
     split = np.asarray(data.splits)
+    sent = np.asarray(data.sentences)
     per: dict[str, dict] = {}
-    y_all, p_all, v_all, vt_all = [], [], [], []
-    for s in sorted(set(data.speakers)):
-        tr = data.subset((spk != s) & (split != "test"))
-        te = data.subset((spk == s) & (split == "test"))
-        if len(te.ids) == 0 or len(tr.ids) == 0:
+    per_blend: dict[str, list] = {}
+    acc: dict[str, list] = {"y": [], "p": [], "p0": [], "v": [], "vt": []}
+
+    def score(model, s: str, train_sentences: set) -> dict:
+        te = data.subset((spk == s) & ~np.isin(sent, list(train_sentences)))
+        neutral = data.subset((spk == s) & (data.labels == 0))
+        if not len(te.ids):
+            return {}
+        refs = np.stack([_reference(neutral, te.sentences[i], te.feats[i]) for i in range(len(te.ids))])
+        probs, vad = predict(model, te.feats, refs)
+        probs0, _ = predict(model, te.feats, None)
+        cls = te.labels >= 0
+        return {"y": te.labels[cls], "p": probs.argmax(1)[cls], "p0": probs0.argmax(1)[cls], "v": vad, "vt": te.vads}
+
+    for s in held_out_voices(data):
+        contains = np.array([s in vs for vs in data.voice_sources])
+        tr = data.subset(~contains & (split != "test"))
+        if not len(tr.ids):
             continue
         model = train_ser(tr.feats, tr.labels, tr.vads, tr.speakers, cfg)
-        if cfg is not None and cfg.ref_mode == "pool":
-            ref = te.feats.mean(0)  # unlabeled pool of the held-out voice's test clips
-        else:  # neutral recordings of the held-out voice, from sentences outside the test split
-            neu = data.subset((spk == s) & (split != "test") & (data.labels == 0))
-            ref = neu.feats.mean(0) if len(neu.ids) else te.feats.mean(0)
-        probs, vad = predict(model, te.feats, ref)
-        pred = probs.argmax(1)
-        cls = te.labels >= 0
-        per[s] = {"n": int(cls.sum()), "accuracy": float((pred == te.labels)[cls].mean()),
-                  "arousal_ccc": ccc(vad[:, 1], te.vads[:, 1]), "valence_ccc": ccc(vad[:, 0], te.vads[:, 0])}
+        seen = set(tr.sentences)
+        out = score(model, s, seen)
+        if not out:
+            continue
+        per[s] = _figures(out, ccc)
         if log:
-            log(f"LOSO {s}: {per[s]}")
-        y_all.append(te.labels[cls])
-        p_all.append(pred[cls])
-        v_all.append(vad)
-        vt_all.append(te.vads)
-    y, p, v, vt = (np.concatenate(a) for a in (y_all, p_all, v_all, vt_all))  # y, p: labelled rows; v, vt: all
+            log(f"LOVO {s}: {per[s]}")
+        for k in acc:
+            acc[k].append(out[k])
+        for b in sorted({x for x, c in zip(data.speakers, contains) if c and x != s}):
+            ob = score(model, b, seen)
+            if ob:
+                per_blend.setdefault(b, []).append(_figures(ob, ccc) | {"fold": s})
+    y, p, p0, v, vt = (np.concatenate(acc[k]) for k in ("y", "p", "p0", "v", "vt"))
     conf = np.zeros((len(LABELS), len(LABELS)), dtype=int)
     for a, b in zip(y, p):
         conf[a, b] += 1
-    return {"accuracy": float((y == p).mean()), "arousal_ccc": ccc(v[:, 1], vt[:, 1]), "valence_ccc": ccc(v[:, 0], vt[:, 0]),
-            "dominance_ccc": ccc(v[:, 2], vt[:, 2]), "n": len(y), "per_speaker": per, "confusion": conf.tolist()}
+    return {"accuracy": float((y == p).mean()), "accuracy_no_reference": float((y == p0).mean()),
+            "arousal_ccc": ccc(v[:, 1], vt[:, 1]), "valence_ccc": ccc(v[:, 0], vt[:, 0]),
+            "dominance_ccc": ccc(v[:, 2], vt[:, 2]), "n": len(y), "n_vad": len(v), "per_speaker": per,
+            "per_blend": per_blend, "confusion": conf.tolist()}
+
+
+def _reference(neutral: FeatureSet, sentence: str, fallback: np.ndarray) -> np.ndarray:
+    """Mean features of the voice's neutral rows of sentences other than ``sentence``."""
+    m = np.asarray(neutral.sentences) != sentence
+    return neutral.feats[m].mean(0) if m.any() else fallback
+
+
+def _figures(o: dict, ccc) -> dict:
+    return {"n": len(o["y"]), "accuracy": float((o["y"] == o["p"]).mean()) if len(o["y"]) else float("nan"),
+            "accuracy_no_reference": float((o["y"] == o["p0"]).mean()) if len(o["y"]) else float("nan"),
+            "arousal_ccc": ccc(o["v"][:, 1], o["vt"][:, 1]), "valence_ccc": ccc(o["v"][:, 0], o["vt"][:, 0])}

@@ -123,3 +123,81 @@ def test_cli_refuses_a_bad_request_or_empty_words_before_loading_models(tmp_path
         t0 = time.perf_counter()
         assert main(["evaluate", "speech", str(wav), *extra]) == 2
         assert words in capsys.readouterr().err and time.perf_counter() - t0 < 5
+
+
+def _voice_set(seed=0):
+    """Synthetic features for voices a, b, c, d and blends ab, cd (blend offset = mean of its sources');
+    every row speaks its own sentence, plus random-VAD rows (label -1)."""
+    from emotive.evaluators.speech.dataset import FeatureSet
+
+    rng = np.random.default_rng(seed)
+    dirs = rng.normal(0, 1, (len(LABELS), DIM))
+    offs = {v: rng.normal(0, 3, DIM) for v in "abcd"}
+    voices = {"a": ("a",), "b": ("b",), "c": ("c",), "d": ("d",), "ab": ("a", "b"), "cd": ("c", "d")}
+    X, y, v, spk, src, sent, split = [], [], [], [], [], [], []
+    for name, parts in voices.items():
+        off = np.mean([offs[p] for p in parts], axis=0)
+        for li, lab in enumerate(LABELS):
+            for j in range(12):
+                X.append(off + 1.5 * dirs[li] + rng.normal(0, 0.5, DIM))
+                y.append(li)
+                v.append(VAD_CENTROIDS[lab])
+                split.append(("train", "val", "test")[j % 3])
+        for _ in range(10):
+            w = rng.uniform(-1, 1, len(LABELS))
+            X.append(off + w @ dirs / 2 + rng.normal(0, 0.5, DIM))
+            y.append(-1)
+            v.append(tuple(np.clip(w @ np.array([VAD_CENTROIDS[lb] for lb in LABELS]) / 2, -1, 1)))
+            split.append("train")
+        n = len(X) - len(spk)
+        spk += [name] * n
+        src += [parts] * n
+        sent += [f"{name}{i}" for i in range(n)]
+    n = len(X)
+    return FeatureSet(np.asarray(X, np.float32), np.asarray(y), np.asarray(v, np.float32), spk, split,
+                      [f"r{i}" for i in range(n)], ["label" if t >= 0 else "vad" for t in y], src, sent)
+
+
+def test_lovo_holds_out_source_voices_and_excludes_their_blends(monkeypatch):
+    from emotive.evaluators.speech import dataset, ser
+
+    data = _voice_set()
+    # a test row whose sentence a training row speaks must not be scored: give one of a's rows b's sentence
+    i_a = data.speakers.index("a")
+    data.sentences[i_a] = data.sentences[data.speakers.index("b")]
+    trained_on: list[set] = []
+    real = ser.train_ser
+
+    def spy(feats, labels, vads, speakers, cfg=None, log=None):
+        trained_on.append(set(speakers))
+        return real(feats, labels, vads, speakers, cfg, log)
+
+    monkeypatch.setattr(ser, "train_ser", spy)
+    res = dataset.lovo(data, SERConfig(epochs=40, hidden=32, members=1, tree_iters=15))
+    assert dataset.held_out_voices(data) == ["a", "b", "c", "d"] and set(res["per_speaker"]) == {"a", "b", "c", "d"}
+    assert trained_on == [{"b", "c", "d", "cd"}, {"a", "c", "d", "cd"}, {"a", "b", "d", "ab"}, {"a", "b", "c", "ab"}]
+    assert {b: [f["fold"] for f in fs] for b, fs in res["per_blend"].items()} == {"ab": ["a", "b"], "cd": ["c", "d"]}
+    # a's row (b's sentence) is not scored in fold a, and b's row of that sentence is not scored in fold b
+    assert [res["per_speaker"][s]["n"] for s in "abcd"] == [95, 95, 96, 96] and res["n"] == 382
+    assert res["n_vad"] == res["n"] + 4 * 10
+    assert res["accuracy"] > 0.9 and res["accuracy"] >= res["accuracy_no_reference"]
+    assert res["arousal_ccc"] > 0.6 and np.sum(res["confusion"]) == res["n"]
+
+
+def test_features_are_the_same_at_24_and_16_khz():
+    """The pipeline speaks at 24 kHz; the recogniser resamples to 16 kHz, so both rates give the same features."""
+    from emotive.evaluators.speech.audio import resample
+    from emotive.evaluators.speech.features import FEATURE_NAMES, utterance_features
+
+    sr = 24000
+    t = np.arange(int(2.0 * sr)) / sr
+    f0 = 140 + 40 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    x = sum(np.sin(k * phase) / k for k in range(1, 25)) * (0.2 + 0.15 * np.sin(2 * np.pi * 3 * t) ** 2)
+    x[int(0.9 * sr) : int(1.1 * sr)] = 0.0
+    x = (0.3 * x / np.abs(x).max() + 0.001 * np.random.default_rng(0).normal(size=len(x))).astype(np.float32)
+    a = utterance_features(x, sr)
+    b = utterance_features(resample(x, sr, 16000), 16000)
+    i = FEATURE_NAMES.index("f0_p50")
+    assert abs(a[i] - b[i]) < 0.05 * abs(b[i]) + 1e-6
+    assert np.allclose(a, b, rtol=0.05, atol=0.05), [n for n, p, q in zip(FEATURE_NAMES, a, b) if not np.isclose(p, q, 0.05, 0.05)]
