@@ -158,7 +158,7 @@ SESSION_CAPACITY = 64
 new session: each holds a copy of the page's component configuration). The oldest beyond this are forgotten."""
 SWEEP_EVERY_S = 30.0
 """How often the handlers' own copies of results are swept (:func:`emotive.apps.demo.ux.sweep_results`)."""
-STOP_TIMEOUT_S = 3.0
+STOP_TIMEOUT_S = 2.0
 """On Ctrl-C, how long the server may take to close connections before the process exits anyway (a running job is
 abandoned; queued ones are cancelled). Well under the 5 s a user waits."""
 
@@ -271,6 +271,9 @@ def _serve_until_stopped(app: DemoApp) -> None:
         while not stop.wait(0.2) and app.blocks.is_running:
             pass
         print("emotive demo: stopping (queued requests are cancelled)", flush=True)
+        server = getattr(app.blocks, "server", None)
+        if server is not None:  # uvicorn: do not wait for open connections (event streams, running jobs) to end
+            server.force_exit = True
         closing = threading.Thread(target=app.blocks.close, kwargs={"verbose": False}, name="emotive-close",
                                    daemon=True)
         closing.start()
