@@ -56,6 +56,44 @@ MOS_FLOOR = 4.0
 """Reranking: a take's MOS below this adds (4 - MOS) / 4 to its score."""
 
 
+SENTENCE_END = frozenset(".!?…")
+SENTENCE_PAUSE_S = 0.35
+"""Pause after a sentence (scaled by the emotion's pause and tempo factors), inside the 'medium' pause class
+(0.2-1 s) of Campione & Véronis (2002)."""
+EDGE_PAD_S = 0.05
+"""Audio kept before the first and after the last sound of a sentence. Kokoro pads each call with ~0.3 s of
+silence before and ~0.6 s of faint decoder noise (about -88 dB) after the speech; Distill-MOS marks that tail
+down by 0.3-0.6 on these voices, so it is cut, and the pause between sentences is real silence instead."""
+SILENCE_DB = -45.0
+"""An edge frame (5 ms) is silence when it is this far below the sentence's loudest frame."""
+
+
+def speech_bounds(wav: np.ndarray) -> tuple[int, int]:
+    """Sample range [a, b) from ``EDGE_PAD_S`` before the first to ``EDGE_PAD_S`` after the last frame within
+    ``SILENCE_DB`` of the loudest one; the whole range when nothing is louder."""
+    hop = SAMPLE_RATE // 200
+    n = len(wav) // hop
+    if n == 0:
+        return 0, len(wav)
+    rms = np.sqrt(np.mean(wav[: n * hop].reshape(n, hop).astype(np.float64) ** 2, axis=1))
+    loud = np.nonzero(rms > rms.max() * 10 ** (SILENCE_DB / 20))[0]
+    if rms.max() <= 0 or len(loud) == 0:
+        return 0, len(wav)
+    pad = round(EDGE_PAD_S * SAMPLE_RATE)
+    return max(0, loud[0] * hop - pad), min(len(wav), (loud[-1] + 1) * hop + pad)
+
+
+def _fade(wav: np.ndarray, seconds: float = 0.01) -> np.ndarray:
+    """Raised-cosine fade in and out over ``seconds`` (no click at a cut edge)."""
+    k = min(round(seconds * SAMPLE_RATE), len(wav) // 2)
+    if k > 0:
+        ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, k))).astype(np.float32)
+        wav = wav.copy()
+        wav[:k] *= ramp
+        wav[-k:] *= ramp[::-1]
+    return wav
+
+
 class SpeechInputError(EmotiveError):
     """Text or options the speech pipeline cannot render."""
 
@@ -218,18 +256,44 @@ class EmotionalSpeechPipeline:
 
     # ------------------------------------------------------------ planning
     def plan(self, text: str, emotion: Emotion, voice: str) -> list[_Piece]:
-        """Text -> pieces to render (sentences, long ones split). Raises :class:`SpeechInputError`."""
-        from emotive.generators.speech.frontend import kokoro_words
+        """Text -> pieces to render (sentences, long ones split). Raises :class:`SpeechInputError`.
 
-        norm = _check_text(text)
+        Inline tags (``tags.py``: ``[sad:0.6]``, ``[voice:jm_kumo]``, ``\\[`` for a bracket) set each piece's
+        emotion and voice from where they stand until the next tag; a tag inside a sentence splits it there.
+        ``emotion`` / ``voice`` hold before the first tag.
+        """
+        from emotive.generators.speech.frontend import kokoro_words
+        from emotive.generators.speech.tags import TagError, parse_tags
+
+        if isinstance(text, str) and len(text) > MAX_CHARS:
+            _check_text(text)                         # the one "limit" message
+        if not isinstance(text, str) or not text.strip():
+            _check_text(text)                         # the one "string" / "empty" message
+
+        def check_voice(spec: str) -> str:
+            try:
+                return self.voice_bank.canonical(spec)
+            except KokoroError as e:
+                raise SpeechInputError(str(e)) from None
+
+        try:
+            spans = parse_tags(text, check_voice)
+        except TagError as e:
+            raise SpeechInputError(str(e)) from None
         keep = self.kokoro.vocab.__contains__
         pieces: list[_Piece] = []
-        for s in split_sentences(norm):
-            words = [w for w in kokoro_words(s) if w.phonemes or w.text in KOKORO_PAUSES]
-            if not any(w.phonemes and w.phonemes not in KOKORO_PAUSES for w in words):
+        for span in spans:
+            if not span.text.strip():
                 continue
-            for ws in _split_long(words, keep):
-                pieces.append(_Piece(" ".join(w.text for w in ws), ws, emotion, voice))
+            norm = _check_text(span.text)
+            emo = span.emotion if span.emotion is not None else emotion
+            vo = span.voice if span.voice is not None else voice
+            for s in split_sentences(norm):
+                words = [w for w in kokoro_words(s) if w.phonemes or w.text in KOKORO_PAUSES]
+                if not any(w.phonemes and w.phonemes not in KOKORO_PAUSES for w in words):
+                    continue
+                for ws in _split_long(words, keep):
+                    pieces.append(_Piece(" ".join(w.text for w in ws), ws, emo, vo))
         if not pieces:
             raise SpeechInputError(f"Nothing to say: no pronounceable words in {text[:60]!r}.")
         return pieces
@@ -247,13 +311,19 @@ class EmotionalSpeechPipeline:
         f0, energy = self.kokoro.prosody(front, frames, style)
         f0 = kokoro_f0(f0, params, rng)
         wav = limit_peaks(self.kokoro.decode(front, frames, f0, energy, style) * kokoro_gain(params))
-        # timings: token i (1..n; 0 and n+1 are BOS/EOS) spans frames [ends[i-1], ends[i])
+        a, b = speech_bounds(wav)
+        wav = _fade(wav[a:b])
+        if phon.rstrip()[-1:] in SENTENCE_END:
+            wav = np.concatenate([wav, np.zeros(round(SENTENCE_PAUSE_S * params.pause / params.tempo * pace
+                                                      * SAMPLE_RATE), np.float32)])
+        # timings: token i (1..n; 0 and n+1 are BOS/EOS) spans frames [ends[i-1], ends[i]), moved by the trim
         sec = FRAME_SAMPLES / SAMPLE_RATE
-        ends = np.cumsum(frames) * sec
-        starts = ends - frames * sec
+        dur = len(wav) / SAMPLE_RATE
+        ends = np.clip(np.cumsum(frames) * sec - a / SAMPLE_RATE, 0.0, dur)
+        starts = np.clip(ends - frames * sec, 0.0, dur)
         phones = [(c, float(starts[i + 1]), float(ends[i + 1])) for i, c in enumerate(phon)]
         words = [WordTiming(w.text, float(starts[a + 1]), float(ends[b])) for w, (a, b) in zip(piece.words, spans) if b > a]
-        seg = Segment(piece.text, phon, 0.0, len(wav) / SAMPLE_RATE, piece.emotion, piece.voice, words, phones, params)
+        seg = Segment(piece.text, phon, 0.0, dur, piece.emotion, piece.voice, words, phones, params)
         return wav.astype(np.float32), seg
 
     def _score(self, wav: np.ndarray, text: str, emotion: Emotion) -> dict:
@@ -321,6 +391,7 @@ class EmotionalSpeechPipeline:
         t = 0.0
         for i, piece in enumerate(pieces):
             wav, seg, _ = self._speak_piece(piece, rng, num_candidates, pace, params)
+            wav, seg = _join(pieces, i, wav, seg)
             seg = _shift(seg, t)
             t += len(wav) / SAMPLE_RATE
             yield SpeechChunk(np.clip(wav, -1.0, 1.0), SAMPLE_RATE, seg, i)
@@ -362,8 +433,9 @@ class EmotionalSpeechPipeline:
         rng = self._rng(generator)
         wavs, segs, scores = [], [], []
         t = 0.0
-        for piece in tqdm(pieces, disable=not progress, desc="speak", unit="sentence"):
+        for i, piece in enumerate(tqdm(pieces, disable=not progress, desc="speak", unit="sentence")):
             wav, seg, sc = self._speak_piece(piece, rng, num_candidates, pace, params)
+            wav, seg = _join(pieces, i, wav, seg)
             segs.append(_shift(seg, t))
             t += len(wav) / SAMPLE_RATE
             wavs.append(wav)
@@ -371,6 +443,53 @@ class EmotionalSpeechPipeline:
                 scores.append(sc)
         wav = np.clip(np.concatenate(wavs), -1.0, 1.0).astype(np.float32)
         return SpeechOutput(wav, SAMPLE_RATE, emo, voice, segs, engine, scores)
+
+
+TAG_PAUSE_S = 0.12
+"""Longest pause kept on each side of a tag inside a sentence (a comma's pause is ~0.1-0.3 s, Campione & Véronis
+2002): each piece brings its own edge pauses, stretched by slow emotions (0.55 s before a [sad] part), which would
+otherwise break the sentence in two."""
+RAMP_S = 0.010
+"""Raised-cosine fade at each side of an emotion or voice change: the edges are near-silent already (~1e-5), the
+ramp makes sure a trimmed pause never starts on a step."""
+SENTENCE_END = frozenset(".!?…")
+
+
+def _join(pieces: list[_Piece], i: int, wav: np.ndarray, seg: Segment) -> tuple[np.ndarray, Segment]:
+    """Piece ``i``'s audio as it meets its neighbours: where the emotion or voice changes (a tag), the pauses at a
+    sentence-internal change are shortened to ``TAG_PAUSE_S`` and both sides fade over ``RAMP_S``. Elsewhere the
+    audio is untouched, so text without tags renders exactly as before. Segment times are relative (start 0)."""
+    piece = pieces[i]
+
+    def changed(a: _Piece, b: _Piece) -> bool:
+        return a.emotion != b.emotion or a.voice != b.voice
+
+    def inside(a: _Piece) -> bool:          # does the sentence go on after piece a?
+        return not a.words or a.words[-1].text not in SENTENCE_END
+
+    before = i > 0 and changed(pieces[i - 1], piece)
+    after = i + 1 < len(pieces) and changed(piece, pieces[i + 1])
+    if not (before or after):
+        return wav, seg
+    sr = SAMPLE_RATE
+    lead = int(max(0.0, seg.phones[0][1] - TAG_PAUSE_S) * sr) if before and inside(pieces[i - 1]) and seg.phones else 0
+    tail_at = len(wav)
+    if after and inside(piece) and seg.phones:
+        tail_at = min(len(wav), int(np.ceil((seg.phones[-1][2] + TAG_PAUSE_S) * sr)))
+    full = len(wav)
+    wav = wav[lead:tail_at].copy()
+    n = min(int(RAMP_S * sr), len(wav) // 2)
+    ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)).astype(np.float32)
+    if before:
+        wav[:n] *= ramp
+    if after:
+        wav[len(wav) - n:] *= ramp[::-1]
+    if lead or tail_at < full:
+        d, end = lead / sr, len(wav) / sr
+        seg.end = end
+        seg.words = [WordTiming(w.text, min(max(0.0, w.start - d), end), min(max(0.0, w.end - d), end)) for w in seg.words]
+        seg.phones = [(c, min(max(0.0, a - d), end), min(max(0.0, b - d), end)) for c, a, b in seg.phones]
+    return wav, seg
 
 
 def _shift(seg: Segment, t: float) -> Segment:
