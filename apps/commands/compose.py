@@ -1,4 +1,5 @@
-"""``emotive compose --emotion "..." --bars 16 -o song.mid [--wav song.wav] [--png roll.png]``: emotion-targeted melody."""
+"""``emotive compose --emotion "..." --bars 16 -o song.mid [--wav song.wav] [--png roll.png]``: an emotion-targeted
+arrangement (melody, accompaniment, bass, drums where fitting)."""
 
 from __future__ import annotations
 
@@ -10,24 +11,30 @@ from emotive.apps.seeds import add_seed_argument
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "compose",
-        help="compose a melody (MIDI, optional WAV preview and piano-roll PNG) for an emotion",
-        description="Compose a 4/4 melody for an emotion with the VQ-VAE + prior music model. "
-        "Tempo, mode and note density follow the emotion unless overridden.",
+        help="compose music for an emotion: melody, chords, bass (multi-track MIDI, optional WAV preview and piano roll)",
+        description="Compose 4/4 music for an emotion: a melody in 4-bar phrases (VQ-VAE + prior), chords from a "
+        "chorale-trained model, an accompaniment texture, bass and (folk, rock) drums as named General MIDI tracks. "
+        "Tempo, mode, note density, texture and instruments follow the emotion unless overridden.",
     )
     p.add_argument("--emotion", "-e", default="neutral", help="label, mixture, vad(v,a,d), free text, or an EMOPIA quadrant Q1-Q4")
-    p.add_argument("--bars", type=int, default=16, help="bars to compose (1-512; default 16)")
+    p.add_argument("--bars", type=int, default=16,
+                   help="bars to compose (4-512, whole 4-bar phrases: other counts are rounded up; default 16)")
     p.add_argument("-o", "--out", required=True, help="output MIDI file")
     p.add_argument("--wav", help="also write an audio preview (FluidSynth, GM soundfont)")
     p.add_argument("--png", help="also write a piano-roll picture")
     add_seed_argument(p, "random seed")
     p.add_argument("--tempo", type=float, help="override the tempo (BPM, 40-200)")
     p.add_argument("--mode", choices=["major", "minor"], help="override the mode")
-    p.add_argument("--density", type=float, help="override the note density (onsets per bar, 1-16)")
+    p.add_argument("--density", type=float, help="override the melody's note density (onsets per bar, 1-16)")
+    p.add_argument("--texture", help="accompaniment texture: sustained, broken, alberti or driving (default: from the emotion)")
+    p.add_argument("--instruments", help="ensemble (piano, strings, folk, rock, ambient) and/or role=instrument items, "
+                   "e.g. 'strings,melody=flute,drums=none' (roles melody, accompaniment, bass, drums; instruments by "
+                   "General MIDI name or program number)")
     p.add_argument("--guidance", type=float, default=1.5, help="classifier-free guidance scale (emotion/attribute strength; default 1.5)")
     p.add_argument("--temperature", type=float, default=0.9, help="sampling temperature (default 0.9)")
     p.add_argument("--top-k", type=int, default=32, help="sample among the k likeliest codes (default 32)")
     p.add_argument("--continue", dest="prompt", metavar="MIDI", help="continue this MIDI file (its top line)")
-    p.add_argument("--model", help="model folder (default: the shipped emotive-music-v1)")
+    p.add_argument("--model", help="model folder (default: the shipped emotive-music-v2)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(func=run)
 
@@ -55,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         tempo=args.tempo,
         mode=args.mode,
         density=args.density,
+        texture=args.texture,
+        instruments=args.instruments,
         prompt_midi=args.prompt,
     )
     if not any(inst.notes for inst in out.midi.instruments):  # whatever the musical rule, never an empty song
@@ -72,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
                 out.write_pianoroll(tmp, overwrite=True)
     written = [p for p, _ in outputs]
     t = out.targets
-    print(f"{out.emotion.label}: {len(out.bars)} bars, {out.key}, {t.tempo_bpm:.0f} BPM, "
-          f"{out.duration_s:.1f} s{' (mode rewritten)' if out.mode_rewritten else ''}; composed in {out.seconds:.2f} s")
+    if "bars_rounded_up_from" in out.info:
+        print(f"note: --bars {args.bars} rounded up to {len(out.bars) - out.prompt_bars} (whole 4-bar phrases)")
+    print(f"{out.emotion.label}: {len(out.bars)} bars ({' '.join(out.plan)}), {out.key}, {t.tempo_bpm:.0f} BPM, "
+          f"{out.texture} texture, {out.instruments}, {len(out.midi.instruments)} tracks, {out.duration_s:.1f} s"
+          f"{' (mode rewritten)' if out.mode_rewritten else ''}; composed in {out.seconds:.2f} s")
     print("wrote " + ", ".join(written))
     return 0

@@ -167,24 +167,26 @@ class Harmony:
 
 
 def voice_chord(pcs: tuple[int, ...], melody_low: int, prev: list[int] | None) -> list[int]:
-    """A close-position triad (3 notes, ascending MIDI pitches) below ``melody_low - MELODY_CLEARANCE``.
+    """A close-position chord (one note per pitch class, ascending MIDI pitches) below
+    ``melody_low - MELODY_CLEARANCE``.
 
     Among the inversions and octaves that fit under the melody and above ``ACCOMP_FLOOR`` (relaxed down
     to ``ACCOMP_MIN`` when the melody is low), the one moving least from ``prev`` (or, first, the one whose
     top lies closest to 5 semitones under the melody) is chosen.
     """
     top_max = melody_low - MELODY_CLEARANCE
+    n = len(pcs)
     cands = []
     for floor in (ACCOMP_FLOOR, ACCOMP_MIN, 24):
-        for inv in range(3):
-            order = [pcs[(inv + i) % 3] for i in range(3)]
+        for inv in range(n):
+            order = [pcs[(inv + i) % n] for i in range(n)]
             for octave in range(2, 7):
                 notes = [order[0] + 12 * octave]
                 for pc in order[1:]:
-                    n = notes[-1] + 1
-                    while n % 12 != pc:
-                        n += 1
-                    notes.append(n)
+                    q = notes[-1] + 1
+                    while q % 12 != pc:
+                        q += 1
+                    notes.append(q)
                 if notes[0] >= floor and notes[-1] <= top_max:
                     cands.append(notes)
         if cands:
@@ -193,8 +195,24 @@ def voice_chord(pcs: tuple[int, ...], melody_low: int, prev: list[int] | None) -
         base = min(pcs) + 12 * max(1, (melody_low - 14) // 12)
         return sorted({base + (pc - min(pcs)) % 12 for pc in pcs})
     if prev:
-        return min(cands, key=lambda c: (sum(abs(a - b) for a, b in zip(c, prev)), -c[-1]))
+        return min(cands, key=lambda c: (sum(abs(a - b) for a, b in zip(c, prev)) + 3 * abs(len(c) - len(prev)), -c[-1]))
     return min(cands, key=lambda c: abs(c[-1] - (top_max - 2)))
+
+
+def with_seventh(root: int, pcs: tuple[int, ...], tonic: int, mode: str, texture: str, resolves: bool) -> tuple[int, ...]:
+    """The chord as the accompaniment plays it: a dominant seventh (root, third, seventh) on a V that resolves to
+    the tonic; in the sustained and broken textures (calm, lyrical) every other chord takes its diatonic seventh
+    too (root, third, fifth, seventh), as in lyrical pop and jazz ballad voicings."""
+    if texture == "driving":
+        return pcs
+    if root == (tonic + 7) % 12 and pcs[1] == (root + 4) % 12 and resolves:
+        return (pcs[0], pcs[1], (root + 10) % 12)
+    if texture in ("sustained", "broken"):
+        scale = [(tonic + k) % 12 for k in (MAJOR_STEPS if mode == "major" else MINOR_STEPS)]
+        if root in scale:
+            seventh = scale[(scale.index(root) + 6) % 7]
+            return (*pcs, seventh)
+    return pcs
 
 
 def _nearest(pc: int, ref: int, lo: int, hi: int) -> int:
@@ -256,67 +274,102 @@ def arrange(
     acc = Track("accompaniment", int(roles["accompaniment"]))
     bass = Track("bass", int(roles["bass"]))
     va, vb = velocity - 12, velocity - 6
+    scale = [(harmony.tonic + k) % 12 for k in (MAJOR_STEPS if harmony.mode == "major" else MINOR_STEPS)]
+    # voicings and bass roots per slot (voice leading from slot to slot)
+    voicings, roots = [], []
     prev_v: list[int] | None = None
     prev_b = 43
     for i, (root, pcs) in enumerate(harmony.chords):
-        a = i * slot
-        bar = a // STEPS_PER_BAR
-        final_bar = bar == n_bars - 1
-        cadence_bar = (bar + 1) % harmony.phrase_bars == 0
+        nxt = harmony.chords[i + 1][0] if i + 1 < len(harmony.chords) else root
+        if i < len(harmony.chords) - harmony.slots_per_bar:  # the closing tonic stays a plain triad
+            pcs = with_seventh(root, pcs, harmony.tonic, harmony.mode, texture, nxt == harmony.tonic)
         v = voice_chord(pcs, mlow[i], prev_v)
-        prev_v = v
-        c = contrast_at(a)
         lo_b = _nearest(root, prev_b, *BASS_RANGE)
         while lo_b > v[0] - 3 and lo_b - 12 >= BASS_RANGE[0] - 5:
             lo_b -= 12
-        prev_b = lo_b
-        nxt_root = harmony.chords[i + 1][0] if i + 1 < len(harmony.chords) else root
-        if final_bar:  # the closing tonic chord: struck on the downbeat, held
-            if a % STEPS_PER_BAR == 0 or slot == STEPS_PER_BAR:
-                end = total
-                for p in v:
-                    acc.notes.append((a, end, p, _velocity(va, a, phrase_steps, c)))
-                bass.notes.append((a, end, lo_b, _velocity(vb, a, phrase_steps, c)))
-            continue
-        simple = cadence_bar and texture in ("alberti", "driving") and (i + 1) % harmony.slots_per_bar == 0
-        if texture == "sustained" or simple:
-            for p in v:
-                acc.notes.append((a, a + slot * 0.98, p, _velocity(va, a, phrase_steps, c)))
-        elif texture == "broken":
-            seq = [v[0], v[1], v[2], v[1]]
-            for k, st in enumerate(range(a, a + slot, 4)):
-                acc.notes.append((st, a + slot * 0.98, seq[k % 4], _velocity(va - 2, st, phrase_steps, c, 0.5)))
-        elif texture == "alberti":
-            seq = [v[0], v[2], v[1], v[2]]
-            for k, st in enumerate(range(a, a + slot, 2)):
-                acc.notes.append((st, st + 1.8, seq[k % 4], _velocity(va - 4, st, phrase_steps, c, 0.6)))
-        else:  # driving
-            for st in range(a, a + slot, 2):
-                for p in v:
-                    acc.notes.append((st, st + 1.5, p, _velocity(va, st, phrase_steps, c, 1.4)))
-        # bass
-        if texture == "driving":
-            for k, st in enumerate(range(a, a + slot, 2)):
-                p = lo_b + (12 if k % 2 else 0)
-                bass.notes.append((st, st + 1.6, min(p, v[0] - 1), _velocity(vb, st, phrase_steps, c, 1.4)))
-        elif texture == "alberti" and slot >= 8:
-            half = slot // 2
-            fifth = lo_b + 7 if lo_b + 7 < v[0] else lo_b - 5
-            bass.notes.append((a, a + half - 1, lo_b, _velocity(vb, a, phrase_steps, c)))
-            bass.notes.append((a + half, a + slot - 1, fifth, _velocity(vb - 4, a + half, phrase_steps, c)))
-        elif texture == "broken" and nxt_root != root and slot >= 8:
-            approach = _nearest(nxt_root, lo_b, *BASS_RANGE)
-            step_in = approach - 1 if approach > lo_b else approach + 2
-            bass.notes.append((a, a + slot - 4, lo_b, _velocity(vb, a, phrase_steps, c)))
-            bass.notes.append((a + slot - 4, a + slot - 0.2, step_in, _velocity(vb - 6, a + slot - 4, phrase_steps, c)))
-        else:
-            bass.notes.append((a, a + slot * 0.97, lo_b, _velocity(vb, a, phrase_steps, c)))
+        voicings.append(v)
+        roots.append(lo_b)
+        prev_v, prev_b = v, lo_b
+    for bar in range(n_bars):
+        o = bar * STEPS_PER_BAR
+        c = contrast_at(o)
+        if bar == n_bars - 1:  # the closing tonic chord: struck on the downbeat and held, tonic in the bass
+            i = bar * harmony.slots_per_bar
+            acc.notes += [(o, total, p, _velocity(va, o, phrase_steps, c)) for p in voicings[i]]
+            bass.notes.append((o, total, roots[i], _velocity(vb, o, phrase_steps, c)))
+            break
+        pos = bar % harmony.phrase_bars
+        if pos == harmony.phrase_bars - 1:
+            pos = 3  # the cadence bar pattern, whatever the phrase length
+        for step, length, voice in ACCOMP_PATTERNS[texture][min(pos, 3)]:
+            i = (o + step) // slot
+            end = min(o + step + length, (i + 1) * slot) if texture in ("broken", "sustained") else o + step + length
+            v = voicings[i]
+            notes = v if voice == "all" else [v[int(voice)]]
+            vel = _velocity(va - (2 if voice != "all" else 0), o + step, phrase_steps, c, 1.4 if texture == "driving" else 0.6)
+            acc.notes += [(o + step, end - 0.1, p, vel) for p in notes]
+        for step, length, what in BASS_PATTERNS[texture][min(pos, 3)]:
+            i = (o + step) // slot
+            r = roots[i]
+            nxt_i = min(len(roots) - 1, (o + STEPS_PER_BAR) // slot)
+            if what == "root":
+                p = r
+            elif what == "octave":
+                p = r + 12 if r + 12 < voicings[i][0] else r
+            elif what == "fifth":
+                p = _nearest(harmony.chords[i][1][2], r + 5, r - 6, r + 8)
+            elif what == "third":
+                p = _nearest(harmony.chords[i][1][1], r + 3, r - 9, r + 5)
+            else:  # approach: the scale tone next to the coming bar's bass note
+                target = roots[nxt_i]
+                below = [q for q in range(target - 2, target) if q % 12 in scale]
+                above = [q for q in range(target + 1, target + 3) if q % 12 in scale]
+                p = (below[-1] if below and (r <= target or not above) else above[0]) if (below or above) else r
+            p = min(p, voicings[i][0] - 1)
+            bass.notes.append((o + step, o + step + length - 0.2, p, _velocity(vb, o + step, phrase_steps, c,
+                                                                                 1.4 if texture == "driving" else 1.0)))
     tracks = [mel, acc, bass]
     style = roles.get("drums")
     if style:
         tracks.append(_drums(str(style), n_bars, velocity - 8, phrase_steps))
     return tracks
 
+
+MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
+MINOR_STEPS = (0, 2, 3, 5, 7, 8, 11)  # harmonic minor (the raised leading tone of the V chord)
+
+# Accompaniment rhythm per texture and phrase position (bar 1, bar 2, bar 3, cadence bar):
+# (step, length in sixteenths, "all" = the whole voicing or 0/1/2 = its low/middle/top note). The bars of a
+# phrase differ a little (as in the chorales, whose voices change rhythm from bar to bar) and the cadence bar
+# settles into longer chords. Sustained and broken notes are held to the end of their harmonic slot.
+_Q: list[tuple[int, int, str | int]] = [(0, 16, 0), (4, 12, 1), (8, 8, 2), (12, 4, 1)]
+ACCOMP_PATTERNS: dict[str, list[list[tuple[int, int, str | int]]]] = {
+    "sustained": [[(0, 16, "all")], [(0, 12, "all"), (12, 4, 2)], [(0, 8, "all"), (8, 8, "all")], [(0, 16, "all")]],
+    "broken": [_Q, [(0, 16, 0), (4, 12, 1), (6, 10, 2), (8, 8, 0), (12, 4, 1), (14, 2, 2)],
+               [(0, 16, 0), (2, 14, 1), (4, 12, 2), (8, 8, 0), (10, 6, 1), (12, 4, 2)], [(0, 8, "all"), (8, 8, "all")]],
+    "alberti": [[(s, 2, (0, 2, 1, 2)[k % 4]) for k, s in enumerate(range(0, 16, 2))],
+                [(s, 2, (0, 2, 1, 2)[k % 4]) for k, s in enumerate(range(0, 8, 2))] + [(8, 4, "all"), (12, 4, "all")],
+                [(s, 2, (0, 2, 1, 2)[k % 4]) for k, s in enumerate(range(0, 16, 2))],
+                [(0, 6, "all"), (6, 2, 2), (8, 8, "all")]],
+    "driving": [[(s, 2, "all") for s in range(0, 16, 2)],
+                [(s, 2, "all") for s in range(0, 12, 2)] + [(12, 4, "all")],
+                [(0, 3, "all"), (3, 3, "all"), (6, 2, "all"), (8, 3, "all"), (11, 3, "all"), (14, 2, "all")],
+                [(0, 6, "all"), (6, 6, "all"), (12, 4, "all")]],
+}
+BASS_PATTERNS: dict[str, list[list[tuple[int, int, str]]]] = {
+    "sustained": [[(0, 12, "root"), (12, 4, "approach")], [(0, 8, "root"), (8, 4, "third"), (12, 4, "approach")],
+                  [(0, 8, "root"), (8, 8, "third")], [(0, 8, "root"), (8, 8, "root")]],
+    "broken": [[(0, 8, "root"), (8, 4, "fifth"), (12, 4, "approach")], [(0, 12, "root"), (12, 4, "approach")],
+               [(0, 6, "root"), (6, 2, "root"), (8, 4, "third"), (12, 4, "approach")], [(0, 8, "root"), (8, 8, "root")]],
+    "alberti": [[(0, 4, "root"), (8, 4, "fifth"), (12, 4, "approach")], [(0, 4, "root"), (4, 4, "third"), (8, 4, "fifth"),
+                                                                         (12, 4, "approach")],
+                [(0, 6, "root"), (6, 2, "third"), (8, 4, "fifth"), (12, 4, "root")], [(0, 8, "root"), (8, 8, "root")]],
+    "driving": [[(s, 2, "root" if k % 2 == 0 else "octave") for k, s in enumerate(range(0, 12, 2))]
+                + [(12, 2, "fifth"), (14, 2, "approach")],
+                [(s, 2, "root" if k % 2 == 0 else "octave") for k, s in enumerate(range(0, 12, 2))] + [(12, 4, "approach")],
+                [(0, 3, "root"), (3, 3, "root"), (6, 2, "octave"), (8, 3, "root"), (11, 3, "third"), (14, 2, "approach")],
+                [(0, 6, "root"), (6, 6, "root"), (12, 4, "root")]],
+}
 
 KICK, SNARE, HAT, CRASH, TAMBOURINE = 36, 38, 42, 49, 54
 

@@ -33,10 +33,10 @@ QUALITIES = ("maj", "min", "dim")
 INTERVALS = {"maj": (0, 4, 7), "min": (0, 3, 7), "dim": (0, 3, 6)}
 NUM_CHORDS = 12 * len(QUALITIES)
 ROMAN = ("I", "bII", "II", "bIII", "III", "IV", "#IV", "V", "bVI", "VI", "bVII", "VII")
-# Triads the generator may use (root, quality), per mode: the diatonic ones; in minor those of the harmonic
-# minor (major V; no v and no VII, which pull a folk-like tune toward the relative major).
+# Triads the generator may use (root, quality), per mode: the diatonic ones (plus V/V in major, the chorales'
+# commonest chromatic chord); in minor those of the harmonic minor (major V; no v and no VII, which pull a folk-like tune toward the relative major).
 DIATONIC = {
-    "major": ((0, "maj"), (2, "min"), (4, "min"), (5, "maj"), (7, "maj"), (9, "min"), (11, "dim")),
+    "major": ((0, "maj"), (2, "min"), (2, "maj"), (4, "min"), (5, "maj"), (7, "maj"), (9, "min"), (11, "dim")),
     "minor": ((0, "min"), (2, "dim"), (3, "maj"), (5, "min"), (7, "maj"), (8, "maj")),
 }
 SLOT_BEATS = 2.0  # a harmonic slot of the training data: half a 4/4 bar
@@ -98,6 +98,8 @@ class ChoraleSlots:
         chords: ``[S]`` chord state per slot (from all four voices, :func:`label_chord`).
         melody: ``[S, 12]`` soprano pitch-class weights per slot (beats sounding; x2 for a note on the slot's first beat).
         phrase_end: ``[S]`` bool, the slot holds a soprano fermata (the chorale's phrase ends).
+        voices: soprano, alto, tenor, bass as ``(onset beats, duration beats, MIDI pitch)`` lists (for the
+            evaluator's per-track corpus statistics).
     """
 
     source: str
@@ -105,6 +107,7 @@ class ChoraleSlots:
     chords: np.ndarray
     melody: np.ndarray
     phrase_end: np.ndarray
+    voices: list[list[tuple[float, float, int]]]
 
 
 def chorale_slots(score, source: str = "") -> ChoraleSlots | None:
@@ -162,7 +165,8 @@ def chorale_slots(score, source: str = "") -> ChoraleSlots | None:
     keep = weights.sum(1) > 0
     chords = np.array([label_chord(weights[s], None if bass[s] < 0 else int(bass[s])) for s in range(n_slots)])
     phrase_end[-1] = True
-    return ChoraleSlots(source, key.mode, chords[keep], melody[keep], phrase_end[keep])
+    notes = [[(on, du, p) for on, du, p, _ in v] for v in voices]
+    return ChoraleSlots(source, key.mode, chords[keep], melody[keep], phrase_end[keep], notes)
 
 
 def load_chorales(limit: int | None = None, progress: bool = True) -> list[ChoraleSlots]:
@@ -217,6 +221,7 @@ class HarmonyModel:
         allowed: np.ndarray | None = None,
         bias: np.ndarray | None = None,
         fixed: dict[int, int] | None = None,
+        change_bonus: float = 0.0,
     ) -> np.ndarray:
         """Most likely chord sequence.
 
@@ -227,6 +232,7 @@ class HarmonyModel:
             allowed: ``[36]`` bool, states that may be used (default all).
             bias: ``[36]`` added to every slot's log-score.
             fixed: slot -> state that slot must take.
+            change_bonus: added to the log-probability of every chord change (> 0: a faster harmonic rhythm).
         Returns:
             ``[S]`` chord states.
         """
@@ -243,7 +249,7 @@ class HarmonyModel:
             row = np.full(NUM_CHORDS, -1e9)
             row[c] = emit[s, c] if emit[s, c] > -1e8 else 0.0
             emit[s] = row
-        trans = self.trans[m].numpy()
+        trans = self.trans[m].numpy() + change_bonus * (1.0 - np.eye(NUM_CHORDS))
         score = self.init[m].numpy() + emit[0]
         back = np.zeros((n, NUM_CHORDS), dtype=np.int64)
         for s in range(1, n):
@@ -264,6 +270,7 @@ class HarmonyModel:
         valence: float = 0.0,
         valence_bias: float = 0.6,
         final_tonic_slots: int = 1,
+        change_bonus: float = 0.0,
     ) -> np.ndarray:
         """Chords for a melody in the generator's setting (diatonic chords, valence bias, closing cadence).
 
@@ -273,6 +280,7 @@ class HarmonyModel:
             phrase_end: ``[S]`` bool, the last slot of each phrase.
             final_tonic_slots: the last this-many slots (the final bar) are fixed to I (i in minor) and the
                 slot before them to V: an authentic cadence onto the downbeat of the last bar (0: no cadence).
+            change_bonus: log-probability added to every chord change (the caller's harmonic rhythm).
         Returns:
             ``[S]`` chord states.
         """
@@ -286,7 +294,7 @@ class HarmonyModel:
         if 0 < final_tonic_slots < n:
             tonic = chord_index(0, "maj" if mode == "major" else "min")
             fixed = {n - final_tonic_slots - 1: chord_index(7, "maj")} | {s: tonic for s in range(n - final_tonic_slots, n)}
-        return self.viterbi(melody, mode, phrase_end, allowed, bias, fixed)
+        return self.viterbi(melody, mode, phrase_end, allowed, bias, fixed, change_bonus)
 
 
 def fit(data: list[ChoraleSlots], alpha: float = 0.5) -> HarmonyModel:

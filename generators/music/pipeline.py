@@ -70,6 +70,9 @@ DEFAULT_NAME = "emotive-music-v2"
 DEFAULT_PATH = Path(__file__).resolve().parent / "pretrained" / DEFAULT_NAME
 STRONG_BEAT_WEIGHT = 6.0
 """Harmonising: a melody note sounding on beat 1 or 3 counts this many times (it should be a chord tone)."""
+CHANGE_BONUS = 2.0
+"""Log-probability bonus per chord change: the chorale transitions alone hold the tonic for most of a folk-like
+tune (a harmonic rhythm slower than the slot grid that arousal sets)."""
 KEY_RETRY_BIAS = (0.0, 2.0, 5.0)
 """Extra pull toward the mode's own chord quality on each harmonising attempt (see ``__call__`` step 5)."""
 TRACK_COLOURS = {"melody": "tab:red", "accompaniment": "tab:blue", "bass": "tab:green", "drums": "0.45"}
@@ -507,7 +510,8 @@ class MusicPipeline:
             if b + 1 == prompt_bars or (b + 1 > prompt_bars and (b + 1 - prompt_bars) % PHRASE_BARS == 0):
                 ends[(b + 1) * per_bar - 1] = True
         valence = emotion.valence + (mode_pull if mode == "major" else -mode_pull)
-        states = self.harmony.harmonize(melody, mode, ends, valence=valence, final_tonic_slots=per_bar)
+        states = self.harmony.harmonize(melody, mode, ends, valence=valence, final_tonic_slots=per_bar,
+                                        change_bonus=CHANGE_BONUS)
         chords = [(int((chord_root(c) + tonic) % 12), tuple((pc + tonic) % 12 for pc in chord_pcs(c))) for c in states]
         contrast = [not lab.startswith("A") for lab in plan]
         if prompt_bars:

@@ -88,7 +88,7 @@ def test_quadrants_from_files(tmp_path, tune, tempo, velocity, step, quadrant):
     assert v.figures["quadrant"] == quadrant
     assert v.matches
     assert v.modality == "music" and abs(sum(v.probs) - 1) < 1e-6
-    assert "pitch_class_entropy_rel_to_corpus" in v.figures
+    assert "melody_pitch_class_entropy_rel_to_corpus" in v.figures  # a one-track file is its melody
     json.dumps(v.to_dict())
     other = {"Q1": "sad", "Q2": "calm", "Q3": "happy", "Q4": "angry"}[quadrant]
     assert not MusicEvaluator(corpus_stats={}).evaluate(path, other).matches
