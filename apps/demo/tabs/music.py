@@ -1,7 +1,7 @@
-"""Music: emotion (+ optional tempo/mode/density faders) -> a melody, its audio preview, piano roll and verdict.
+"""Music: emotion (+ optional tempo/mode/density faders) -> an arrangement, its audio preview, piano roll and verdict.
 
-The shipped VQ-VAE + prior model (``emotive-music-v1``, :mod:`emotive.generators.music`)
-composes ``bars`` bars of 4/4 melody; tempo, mode and note density follow the
+The shipped model (``emotive-music-v2``, :mod:`emotive.generators.music`) composes ``bars`` bars
+(whole 4-bar phrases) of 4/4 melody with chords, accompaniment and bass; tempo, mode and note density follow the
 emotion unless a fader overrides them. The result is rendered with FluidSynth
 (WAV preview), drawn as a piano roll and judged by the symbolic music evaluator
 (:mod:`emotive.evaluators.music`: measured attributes -> valence/arousal quadrant).
@@ -23,7 +23,7 @@ from ..panel import EmotionPanel, request_to_emotion
 TITLE = "Music"
 ORDER = 40
 API_NAMES = ("compose",)
-REQUIRES = "the music weights generators/music/pretrained/emotive-music-v1 (emotive train music)"
+REQUIRES = "the music weights generators/music/pretrained/emotive-music-v2 (emotive train music)"
 
 MAX_DEMO_BARS = 32
 """Bars per request in the demo (the model takes up to 512; 32 bars stay under ~10 s on 2 cores)."""
@@ -70,7 +70,7 @@ def _weights() -> Path | None:
     spec = importlib.util.find_spec("emotive.generators.music.pipeline")
     if spec is None or spec.origin is None:
         return None
-    return Path(spec.origin).parent / "pretrained" / "emotive-music-v1" / "model.safetensors"
+    return Path(spec.origin).parent / "pretrained" / "emotive-music-v2" / "model.safetensors"
 
 
 def available() -> bool:
@@ -118,8 +118,9 @@ def check_faders(bars: Any, tempo: Any, mode: Any, density: Any, guidance: Any) 
                                                                                            float | None, float]:
     """Form values -> (bars, tempo or None, mode or None, density or None, guidance); None = follow the emotion."""
     b = _number(bars, "Bars")
-    if b != int(b) or not 1 <= b <= MAX_DEMO_BARS:
-        raise ux.DemoInputError(f"Bars must be a whole number from 1 to {MAX_DEMO_BARS} in the demo, got {bars!r}.")
+    if b != int(b) or not 4 <= b <= MAX_DEMO_BARS:
+        raise ux.DemoInputError(f"Bars must be a whole number from 4 (one phrase) to {MAX_DEMO_BARS} in the demo, "
+                                f"got {bars!r}.")
     t = _number(tempo, "Tempo")
     if t != 0 and not TEMPO_RANGE[0] <= t <= TEMPO_RANGE[1]:
         raise ux.DemoInputError(
@@ -187,15 +188,16 @@ def compose(bars: Any, tempo: Any, mode: Any, density: Any, guidance: Any, seed:
 def build(panel: EmotionPanel) -> None:
     """Faders on the left; audio, piano roll, verdict and downloads on the right."""
     gr.Markdown(
-        "Compose a short 4/4 melody for the emotion chosen above with the shipped **emotive-music-v1** model "
-        "(a bar-level VQ-VAE with an emotion-conditioned prior). Tempo, mode and note density follow the "
+        "Compose a short 4/4 piece for the emotion chosen above with the shipped **emotive-music-v2** model "
+        "(a melody from a bar-level VQ-VAE with an emotion-conditioned prior, chords from a chorale-trained model, "
+        "an accompaniment and bass chosen by the emotion). Tempo, mode and note density follow the "
         "emotion unless you move a fader. The music evaluator then measures the piece (tempo, mode, density, "
         "register, ...) and places it in a valence-arousal quadrant."
     )
     with gr.Row(equal_height=False):
         with gr.Column(scale=4, min_width=300):
-            bars = gr.Slider(1, MAX_DEMO_BARS, value=DEFAULT_BARS, step=1, label="Bars",
-                             info=f"1-{MAX_DEMO_BARS} bars of 4/4", elem_id="music-bars")
+            bars = gr.Slider(4, MAX_DEMO_BARS, value=DEFAULT_BARS, step=4, label="Bars",
+                             info=f"4-{MAX_DEMO_BARS} bars of 4/4 (4-bar phrases)", elem_id="music-bars")
             tempo = gr.Slider(0, TEMPO_RANGE[1], value=0, step=1, label="Tempo (BPM)",
                               info=f"0 = follow the emotion; {TEMPO_RANGE[0]}-{TEMPO_RANGE[1]} overrides it",
                               elem_id="music-tempo")
