@@ -1,0 +1,50 @@
+"""`emotive speak` for workflows: tags and subtitles written together, WAV streamed to standard output, and bad
+input (a malformed tag, a wrong subtitle name) refused with one line and nothing written."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import soundfile as sf
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+EM = [sys.executable, "-m", "emotive.apps.cli", "speak"]
+
+
+def _run(args: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([*EM, *args], capture_output=True, timeout=300, env=ENV, **kw)
+
+
+def test_tags_subtitles_and_stdout_stream(tmp_path):
+    text = "[happy] Good news, everyone! [sad:0.7] The shop is closed."
+    wav, srt, js = tmp_path / "a.wav", tmp_path / "a.srt", tmp_path / "s.json"
+    r = _run([text, "-o", str(wav), "--subtitles", str(srt), "--seed", "3"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    x, sr = sf.read(wav, dtype="float32")
+    cues = srt.read_text().strip().split("\n\n")
+    assert len(cues) == 2 and cues[0].splitlines()[2] == "Good news, everyone!" and "[" not in srt.read_text()
+    last_end = cues[-1].splitlines()[1].split(" --> ")[1]
+    h, m, s = last_end.replace(",", ".").split(":")
+    assert abs(int(h) * 3600 + int(m) * 60 + float(s) - len(x) / sr) < 0.002
+    # the same request streamed to stdout: a WAV of unknown length whose samples equal the file's
+    r = _run([text, "-o", "-", "--subtitles", str(js), "--seed", "3"])
+    assert r.returncode == 0, r.stderr[-2000:].decode()
+    assert r.stdout[:4] == b"RIFF" and r.stdout[4:8] == b"\xff\xff\xff\xff"
+    y, sr2 = sf.read(io.BytesIO(r.stdout), dtype="float32")
+    assert sr2 == sr and np.array_equal(np.round(y * 32768), np.round(x * 32768))
+    segs = json.loads(js.read_text())["segments"]
+    assert [s["emotion"]["label"] for s in segs] == ["happy", "sad"]
+
+
+def test_bad_tag_or_subtitle_name_writes_nothing(tmp_path):
+    wav = tmp_path / "b.wav"
+    r = _run(["Hello [hapy] there.", "-o", str(wav), "--subtitles", str(tmp_path / "b.srt")], text=True)
+    assert r.returncode == 2 and "at character 7" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    r = _run(["Hello.", "-o", str(wav), "--subtitles", str(tmp_path / "b.txt")], text=True)
+    assert r.returncode == 2 and ".srt or .vtt or .json" in r.stderr
+    assert list(tmp_path.iterdir()) == []
