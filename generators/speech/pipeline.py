@@ -11,7 +11,8 @@ The loop, top to bottom (engine ``"direct"``):
      Kokoro front: predicted durations -> the emotion's duration factors (tempo, pauses, accent lengthening)
      -> rounded frames -> Kokoro prosody: F0 and energy for those frames -> the emotion's F0 edits (level, range,
      accents, declination, final contour, tremor, jitter) -> Kokoro decoder -> gain (loudness)
-  -> sentences joined (each brings its own edge pauses, ~0.45 s between sentences).
+     -> Kokoro's padding silence and decoder tail cut (``speech_bounds``), a pause after each sentence
+  -> pieces joined.
 The emotion -> parameter rules are ``prosody.ProsodyParams.from_emotion`` (cited there): continuous in the label
 mixture, VAD and intensity, and the identity at intensity 0 (plain Kokoro).
 
