@@ -274,6 +274,8 @@ def _serve_until_stopped(app: DemoApp) -> None:
         server = getattr(app.blocks, "server", None)
         if server is not None:  # uvicorn: do not wait for open connections (event streams, running jobs) to end
             server.force_exit = True
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # the connections it cancels are expected:
+            logging.getLogger(name).setLevel(logging.CRITICAL)  # no tracebacks for them on the console
         closing = threading.Thread(target=app.blocks.close, kwargs={"verbose": False}, name="emotive-close",
                                    daemon=True)
         closing.start()
