@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--motion-out", help="also write the motion (52 ARKit blendshapes + head pose) as .csv or .json"
     )
+    p.add_argument("--subtitles", metavar="FILE", help="with --text spoken by the TTS: also write its subtitles "
+                   "(.srt, .vtt, or .json with word and phone timings), kept together with the MP4")
     p.add_argument("--size", type=int, choices=(256, 512), default=256, help="frame size in px")
     add_seed_argument(p, "take (style, blinks, head motion)")
     p.add_argument(
@@ -116,15 +118,29 @@ def run(args: argparse.Namespace) -> int:
         portrait = skimage.data.astronaut()
     else:
         portrait = portrait_path
+    from emotive.generators.speech.subtitles import SUFFIXES as SUBTITLE_SUFFIXES
+    from emotive.generators.speech.subtitles import write_subtitles
+
     outputs = [args.out, args.motion_out] if args.motion_out else [args.out]
+    suffixes = [VIDEO_SUFFIXES, (".csv", ".json")][: len(outputs)]
+    if args.subtitles:
+        outputs.append(args.subtitles)
+        suffixes.append(SUBTITLE_SUFFIXES)
+    text = args.text
     with tempfile.TemporaryDirectory(prefix="emotive-animate-") as tmp:
+        speech = None
         if audio is None:
+            from emotive.generators.speech.tags import strip_tags
+
             audio = str(Path(tmp) / "speech.wav")
-            _speak(args.text, args.emotion, args.voice, args.seed, audio)
-        # All or none: the MP4 is kept only with its motion file (a full disk or a failure keeps neither).
-        with atomic_outputs(outputs, args.force, [VIDEO_SUFFIXES, (".csv", ".json")][: len(outputs)]) as tmps:
+            speech = _speak(args.text, args.emotion, args.voice, args.seed, audio)
+            text = strip_tags(args.text)   # the face's aligner gets the words, not the tags
+        # All or none: the MP4 is kept only with its motion file and subtitles (a full disk or a failure keeps none).
+        with atomic_outputs(outputs, args.force, suffixes) as tmps:
+            if speech is not None and args.subtitles:
+                write_subtitles(tmps[-1], speech)
             res = animate(
-                portrait, audio, tmps[0], emotion=args.emotion, text=args.text, size=args.size, seed=args.seed,
+                portrait, audio, tmps[0], emotion=args.emotion, text=text, size=args.size, seed=args.seed,
                 motion_out=tmps[1] if args.motion_out else None, overwrite=True, progress=True, motion=args.motion,
                 model_path=args.model, num_steps=args.steps, guidance_scale=args.guidance,
             )  # fmt: skip
@@ -136,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.motion_out:
         print(f"wrote {args.motion_out}")
+    if args.subtitles:
+        print(f"wrote {args.subtitles}")
     return 0
 
 
@@ -153,6 +171,13 @@ def _check_early(args: argparse.Namespace, speaks: bool) -> None:
     check_output(args.out, args.force, VIDEO_SUFFIXES)
     if args.motion_out:
         check_output(args.motion_out, args.force, (".csv", ".json"))
+    if args.subtitles:
+        from emotive.generators.speech.subtitles import SUFFIXES as SUBTITLE_SUFFIXES
+
+        if not speaks:
+            raise EmotiveError("--subtitles needs --text spoken by the TTS (its timings come from the engine); "
+                               "with a speech file there are none.")
+        check_output(args.subtitles, args.force, SUBTITLE_SUFFIXES)
     if args.steps < 1:
         raise EmotiveError(f"--steps must be at least 1, got {args.steps}.")
     if not (math.isfinite(args.guidance) and args.guidance >= 0):
@@ -167,8 +192,9 @@ def _check_early(args: argparse.Namespace, speaks: bool) -> None:
             )
 
 
-def _speak(text: str, emotion: str, voice: str | None, seed: int, out: str) -> None:
-    """The Kokoro TTS speaks ``text`` into the WAV ``out`` (24 kHz mono)."""
+def _speak(text: str, emotion: str, voice: str | None, seed: int, out: str):
+    """The Kokoro TTS speaks ``text`` (inline tags allowed) into the WAV ``out`` (24 kHz mono); returns its
+    ``SpeechOutput`` (timings for subtitles)."""
     import soundfile as sf
     import torch
 
@@ -178,3 +204,4 @@ def _speak(text: str, emotion: str, voice: str | None, seed: int, out: str) -> N
     sp = pipe(text, emotion=emotion, voice=voice or pipe.voices[0], generator=torch.Generator().manual_seed(seed), progress=True)
     sf.write(out, sp.waveform, sp.sample_rate, subtype="PCM_16")
     print(f"spoke {sp.duration:.1f} s with voice {sp.voice} ({sp.emotion.label})")
+    return sp

@@ -48,3 +48,14 @@ def test_bad_tag_or_subtitle_name_writes_nothing(tmp_path):
     r = _run(["Hello.", "-o", str(wav), "--subtitles", str(tmp_path / "b.txt")], text=True)
     assert r.returncode == 2 and ".srt or .vtt or .json" in r.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_speech_offers_subtitles_and_reads_tags():
+    from emotive.apps.demo.tabs import speech
+
+    wav, out = speech.synthesise("[happy] Hi there. [sad] Bye.", "jf_alpha", "neutral", 0)
+    srt = speech.write_subtitles(out)
+    assert srt.suffix == ".srt" and wav.suffix == ".wav"
+    assert srt.read_text().split("\n\n")[1].splitlines()[2] == "Bye."
+    assert [s.emotion.label for s in out.segments] == ["happy", "sad"]
+    assert "[sad:0.6]" in speech.TAGS_HELP

@@ -130,7 +130,7 @@ def preview_portrait(portrait: Any) -> str:
 
 def animate(portrait: Any, speech: Any, text: Any, voice: Any, size: Any, full_check: Any, seed: Any, request: str,
             progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, Any, str, list[str]]:  # noqa: B008
-    """Animate; returns (MP4, verdict chart, verdict text, [MP4, motion CSV, verdict JSON (, spoken WAV)]).
+    """Animate; returns (MP4, verdict chart, verdict text, [MP4, motion CSV, verdict JSON (, spoken WAV, SRT)]).
 
     ``speech`` is an uploaded recording; without one, ``text`` is spoken in ``voice`` by the TTS
     (when it is available) with the same emotion and seed.
@@ -156,7 +156,7 @@ def animate(portrait: Any, speech: Any, text: Any, voice: Any, size: Any, full_c
         ux.check_image_upload(portrait)
         source = str(portrait)
     typed = str(text or "").strip()
-    spoken = None
+    spoken = subtitles = None
     if speech is None or str(speech) == "":
         if not typed:
             raise ux.DemoInputError("No speech was given: upload or record a recording"
@@ -165,8 +165,9 @@ def animate(portrait: Any, speech: Any, text: Any, voice: Any, size: Any, full_c
             raise ux.DemoInputError("Typed text needs the text-to-speech model, which is not installed ("
                                     + tts.REQUIRES + "); upload or record a recording instead.")
         voice = voice or tts.default_voice()  # an API call may leave the voice out
-        spoken, _ = tts.synthesise(typed, voice, emotion, seed)
+        spoken, said = tts.synthesise(typed, voice, emotion, seed)
         speech = str(spoken)
+        subtitles = tts.write_subtitles(said, "emotive-portrait.srt")
     elif typed:
         gr.Warning("Both a recording and text were given: animating the recording (clear it to use the text).")
     duration, _ = ux.check_audio_upload(speech)
@@ -193,9 +194,10 @@ def animate(portrait: Any, speech: Any, text: Any, voice: Any, size: Any, full_c
              f"(every {stride}th frame: emotion, identity drift and rig honesty only; tick *Check every frame* for "
              "lip sync).")
     if spoken is not None:
-        md += f" The speech was synthesised from the text in voice **{voice}** (the WAV is among the downloads)."
+        md += (f" The speech was synthesised from the text in voice **{voice}** (the WAV and its subtitles, SRT from "
+               "the engine's word timings, are among the downloads).")
     verdict_path = ux.write_text_output("portrait-verdict.json", verdict.to_json(indent=2))
-    files = [str(video), str(motion_csv), str(verdict_path), *([str(spoken)] if spoken is not None else [])]
+    files = [str(video), str(motion_csv), str(verdict_path), *(str(f) for f in (spoken, subtitles) if f is not None)]
     return str(video), verdict_chart(verdict), md, files
 
 
@@ -226,7 +228,7 @@ def build(panel: EmotionPanel) -> None:
             with gr.Group(visible=with_tts):
                 text = gr.Textbox(label="…or type what the portrait says (spoken by the Speech tab's model)",
                                   max_lines=3, info=f"used when no recording is given; up to {tts.MAX_TEXT_CHARS} "
-                                  "characters, spoken with the emotion above", elem_id="portrait-text")
+                                  "characters, spoken with the emotion above; " + tts.TAGS_HELP, elem_id="portrait-text")
                 voice = gr.Dropdown(voices, value=tts.default_voice() if with_tts else None, label="Voice",
                                     elem_id="portrait-voice")
             gr.Markdown(ux.limits_note("audio", "image") + " A 10-second clip takes about 10 s at 256 px on 2 cores "

@@ -115,6 +115,17 @@ def warm_up() -> None:
     _recogniser()
 
 
+TAGS_HELP = ("tags change the emotion or voice mid-text: [happy] … [sad:0.6] … [0.7 sad + 0.3 angry] … "
+             "[voice:jm_kumo] (\\[ for a bracket)")
+
+
+def write_subtitles(out: Any, name: str = "emotive-speech.srt") -> Path:
+    """The SRT of a ``SpeechOutput`` (cues on the engine's word timings) as a fresh download file."""
+    from emotive.generators.speech.subtitles import render
+
+    return ux.write_text_output(name, render(out, ".srt"))
+
+
 def check_text(text: Any) -> str:
     """The text to speak, stripped; a user-facing error when empty or too long."""
     t = str(text or "").strip()
@@ -199,16 +210,19 @@ def _takes_note(out: Any, n: int) -> str:
 
 def speak(text: Any, voice: Any, candidates: Any, seed: Any, request: str,
           progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, Any, str, list[str]]:  # noqa: B008
-    """Speak; returns (WAV, verdict chart, verdict text, [WAV, verdict JSON])."""
+    """Speak; returns (WAV, verdict chart, verdict text, [WAV, subtitles SRT, verdict JSON])."""
     from emotive.evaluators.speech.audio import AudioInputError
 
     from ..charts import verdict_chart, verdict_markdown
 
     emotion = request_to_emotion(request)
     n = check_candidates(candidates)
+    from emotive.generators.speech.tags import strip_tags
+
     wav, out = synthesise(text, voice, emotion, seed, n, progress=progress)
+    srt = write_subtitles(out)
     progress(0.8, desc="recognising the emotion and transcribing (Whisper)")
-    words = check_text(text)
+    words = strip_tags(check_text(text))   # synthesise() has parsed the tags: this cannot fail
     about = (f"{out.duration:.1f} s of speech at {out.sample_rate} Hz, voice **{out.voice}**, "
              f"{len(out.chunks)} sentence(s).{_takes_note(out, n)}")
     try:  # the waveform in memory: messages then say "speech", not a server path
@@ -222,9 +236,10 @@ def speak(text: Any, voice: Any, candidates: Any, seed: Any, request: str,
         about += f" Naturalness (Distill-MOS, 1-5): **{mos:.2f}**."
     except AudioInputError as exc:  # e.g. shorter than the recogniser's minimum: the audio stands, no verdict
         gr.Warning(f"No verdict for this take: {exc}")
-        return str(wav), None, f"*No verdict: {exc}*\n\n{about}", [str(wav)]
+        return str(wav), None, f"*No verdict: {exc}*\n\n{about}", [str(wav), str(srt)]
     verdict_path = ux.write_text_output("speech-verdict.json", verdict.to_json(indent=2))
-    return str(wav), verdict_chart(verdict), verdict_markdown(verdict) + "\n\n" + about, [str(wav), str(verdict_path)]
+    return (str(wav), verdict_chart(verdict), verdict_markdown(verdict) + "\n\n" + about,
+            [str(wav), str(srt), str(verdict_path)])
 
 
 def build(panel: EmotionPanel) -> None:
@@ -240,7 +255,8 @@ def build(panel: EmotionPanel) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=4, min_width=300):
             text = gr.Textbox(label="Text", lines=3, max_lines=6, placeholder=EXAMPLE_TEXTS[0],
-                              info=f"English, up to {MAX_TEXT_CHARS} characters; numbers and dates are read out",
+                              info=f"English, up to {MAX_TEXT_CHARS} characters; numbers and dates are read out; "
+                              + TAGS_HELP,
                               elem_id="speech-text")
             voice = gr.Dropdown(vs, value=first, label="Voice", allow_custom_value=True, info=SYNTAX_HELP,
                                 elem_id="speech-voice")
@@ -259,7 +275,7 @@ def build(panel: EmotionPanel) -> None:
             chart = gr.Plot(label="Verdict of the speech emotion recogniser", show_label=False,
                             elem_id="speech-verdict")
             verdict_text = gr.Markdown(elem_id="speech-verdict-text")
-            download = gr.File(label="Downloads: WAV, verdict JSON", file_count="multiple", interactive=False,
+            download = gr.File(label="Downloads: WAV, subtitles (SRT), verdict JSON", file_count="multiple", interactive=False,
                                elem_id="speech-download")
     panel.bind(run.click, speak, [text, voice, candidates, seed], [audio, chart, verdict_text, download],
                api_name="speak", api_description="Speak English text with an emotion in one of the voices.")
