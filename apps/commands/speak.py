@@ -21,8 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--voice", "-v", default=None,
                    help="a voice name (see --list-voices) or a same-gender blend, e.g. '0.6 jf_alpha + 0.4 jf_nezumi'")
     p.add_argument("--list-voices", action="store_true", help="print the voice names, one per line (default first)")
-    p.add_argument("--engine", choices=("direct",), default="direct",
-                   help="direct: the prosody rules straight into Kokoro's graph")
+    p.add_argument("--engine", choices=("direct", "codec-lm"), default="direct",
+                   help="direct: the prosody rules straight into Kokoro's graph; codec-lm: the prosody LM's "
+                   "tokens decoded by Kokoro")
     p.add_argument("-o", "--out", help="output WAV (24 kHz mono, 16-bit); '-' streams WAV to standard output, "
                    "sentence by sentence as each is ready")
     p.add_argument("--subtitles", metavar="FILE", help="also write the timings: .srt, .vtt, or .json (words, phones, "

@@ -50,8 +50,11 @@ from emotive.generators.speech.prosody import (
 
 MAX_CHARS = 8_000
 """Longest accepted text (about 10 minutes of speech); longer input gets a clear error instead of a very long run."""
-ENGINES = ("direct",)
-"""``direct``: the rules straight into Kokoro's graph."""
+ENGINES = ("direct", "codec-lm")
+"""``direct``: the rules straight into Kokoro's graph. ``codec-lm``: the prosody LM samples prosody-codec tokens
+(durations, F0, energy, level) from phonemes + emotion + voice; Kokoro's decoder speaks them (``prosody_lm``)."""
+LM_GUIDANCE = 1.0
+"""Default classifier-free guidance of the codec-lm engine (1 = the plain conditional model)."""
 CLAUSE_PUNCT = frozenset(",;:—–")
 MOS_FLOOR = 4.0
 """Reranking: a take's MOS below this adds (4 - MOS) / 4 to its score."""
@@ -229,20 +232,21 @@ def _split_long(words: list, keep) -> list[list]:
 class EmotionalSpeechPipeline:
     """Kokoro-82M (three steered graphs) + voices + the prosody rules (+ the judges for ``num_candidates > 1``)."""
 
-    def __init__(self, kokoro: Kokoro, voices: VoiceBank):
+    def __init__(self, kokoro: Kokoro, voices: VoiceBank, lm_path: str | None = None):
         self.kokoro = kokoro
         self.voice_bank = voices
+        self.lm_path = lm_path
         self._judges: dict = {}
+        self._lm = None
 
     @classmethod
     def from_pretrained(cls, path: str | None = None, model: str | None = None, voices: str | None = None,
                         threads: int | None = None) -> EmotionalSpeechPipeline:
         """The packaged Kokoro (no network). ``model`` / ``voices``: the official ``kokoro-v1.0.onnx`` and
-        ``voices-v1.0.bin`` for users who have them; ``path`` is reserved for the codec LM's weights."""
-        if path is not None:
-            raise SpeechInputError("The direct engine has no weights folder of its own; pass model= / voices=.")
+        ``voices-v1.0.bin`` for users who have them; ``path``: the prosody LM folder of the codec-lm engine
+        (default: the shipped ``pretrained/prosody-lm``, loaded on first use)."""
         try:
-            return cls(Kokoro.load(model, threads), VoiceBank.load(voices))
+            return cls(Kokoro.load(model, threads), VoiceBank.load(voices), path)
         except KokoroError as e:
             raise SpeechInputError(str(e)) from None
 
@@ -312,6 +316,37 @@ class EmotionalSpeechPipeline:
         f0, energy = self.kokoro.prosody(front, frames, style)
         f0 = kokoro_f0(f0, params, rng)
         wav = limit_peaks(self.kokoro.decode(front, frames, f0, energy, style) * kokoro_gain(params))
+        return self._finish(piece, phon, spans, frames, wav, params, pace)
+
+    def _render_lm(self, piece: _Piece, rng: np.random.Generator, pace: float, guidance: float
+                   ) -> tuple[np.ndarray, Segment]:
+        """codec-lm: Kokoro front -> the prosody LM samples codes [1, 4, 2T] (seeded from ``rng``) -> the prosody
+        codec decodes them with Kokoro's decoder -> the same trim, pause and timings as ``_render``."""
+        from emotive.generators.speech.frontend import join_words
+        from emotive.generators.speech.prosody_codec import ProsodyCodec
+        from emotive.generators.speech.prosody_lm import ProsodyLM, ProsodyLMError
+
+        if self._lm is None:
+            try:
+                self._lm = ProsodyLM.from_pretrained(self.lm_path)
+            except ProsodyLMError as e:
+                raise SpeechInputError(str(e)) from None
+        phon, spans = join_words(piece.words, self.kokoro.vocab.__contains__)
+        ids = self.kokoro.token_ids(phon)
+        style = self.voice_bank.style(piece.voice, len(ids))
+        front = self.kokoro.front(ids, style)
+        g = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
+        codes = self._lm.generate(ids, front.d, front.durations, style, piece.emotion, generator=g,
+                                  guidance_scale=guidance, pace=pace)
+        codec = ProsodyCodec(kokoro=self.kokoro, voices=self.voice_bank)
+        feats = codec.dequantize(codes[0])
+        wav = codec.decode_features(feats, front, style)
+        return self._finish(piece, phon, spans, feats.frames, wav, ProsodyParams.from_emotion(piece.emotion), pace)
+
+    def _finish(self, piece: _Piece, phon: str, spans: list, frames: np.ndarray, wav: np.ndarray,
+                params: ProsodyParams, pace: float) -> tuple[np.ndarray, Segment]:
+        """Decoded audio of one piece -> trimmed, faded, sentence pause added, and its segment with timings from
+        the frames per token [n]."""
         a, b = speech_bounds(wav)
         wav = _fade(wav[a:b])
         if phon.rstrip()[-1:] in SENTENCE_END:
@@ -343,21 +378,33 @@ class EmotionalSpeechPipeline:
         return sc
 
     def _speak_piece(self, piece: _Piece, rng: np.random.Generator, num_candidates: int, pace: float,
-                     params: ProsodyParams | None = None) -> tuple[np.ndarray, Segment, list[dict]]:
+                     params: ProsodyParams | None = None, engine: str = "direct", guidance: float | None = None
+                     ) -> tuple[np.ndarray, Segment, list[dict]]:
         base = params if params is not None else ProsodyParams.from_emotion(piece.emotion)
-        takes = [self._render(piece, base, rng, pace)]
-        for _ in range(num_candidates - 1):
-            takes.append(self._render(piece, base.perturbed(rng), rng, pace))
+        if engine == "codec-lm":  # every take is a new sample of the LM
+            gs = LM_GUIDANCE if guidance is None else guidance
+            takes = [self._render_lm(piece, rng, pace, gs) for _ in range(num_candidates)]
+        else:
+            takes = [self._render(piece, base, rng, pace)]
+            for _ in range(num_candidates - 1):
+                takes.append(self._render(piece, base.perturbed(rng), rng, pace))
         if num_candidates == 1:
             return takes[0][0], takes[0][1], []
         scores = [self._score(w, piece.text, piece.emotion) for w, _ in takes]
         best = int(np.argmin([s["score"] for s in scores]))
         return takes[best][0], takes[best][1], scores
 
-    def _validate(self, emotion, voice, engine, num_candidates, pace) -> tuple[Emotion, str]:
+    def _validate(self, emotion, voice, engine, num_candidates, pace, params=None, guidance=None
+                  ) -> tuple[Emotion, str]:
         emo = emotion if isinstance(emotion, Emotion) else Emotion.parse(emotion if emotion is not None else "neutral")
         if engine not in ENGINES:
             raise SpeechInputError(f"Unknown engine {str(engine)[:30]!r}; available: {', '.join(ENGINES)}.")
+        if engine == "codec-lm" and params is not None:
+            raise SpeechInputError("Prosody parameters (faders) act on the direct engine; the codec-lm engine "
+                                   "samples its prosody from the emotion.")
+        if guidance is not None and not (isinstance(guidance, int | float) and np.isfinite(guidance)
+                                         and 0.0 <= guidance <= 5.0):
+            raise SpeechInputError("guidance_scale must be a number in [0, 5].")
         try:
             voice = self.voice_bank.canonical(voice)
         except KokoroError as e:
@@ -383,15 +430,16 @@ class EmotionalSpeechPipeline:
         num_candidates: int = 1,
         pace: float = 1.0,
         params: ProsodyParams | None = None,
+        guidance_scale: float | None = None,
     ) -> Iterator[SpeechChunk]:
         """Like ``__call__`` but yields each piece (sentence) as soon as it is rendered; the chunks joined equal
         ``__call__``'s waveform for the same arguments and seed."""
-        emo, voice = self._validate(emotion, voice, engine, num_candidates, pace)
+        emo, voice = self._validate(emotion, voice, engine, num_candidates, pace, params, guidance_scale)
         pieces = self.plan(text, emo, voice)
         rng = self._rng(generator)
         t = 0.0
         for i, piece in enumerate(pieces):
-            wav, seg, _ = self._speak_piece(piece, rng, num_candidates, pace, params)
+            wav, seg, _ = self._speak_piece(piece, rng, num_candidates, pace, params, engine, guidance_scale)
             wav, seg = _join(pieces, i, wav, seg)
             seg = _shift(seg, t)
             t += len(wav) / SAMPLE_RATE
@@ -409,6 +457,7 @@ class EmotionalSpeechPipeline:
         pace: float = 1.0,
         progress: bool = False,
         params: ProsodyParams | None = None,
+        guidance_scale: float | None = None,
     ) -> SpeechOutput:
         """Speak ``text``.
 
@@ -418,24 +467,27 @@ class EmotionalSpeechPipeline:
                 text); None = neutral. Intensity 0 speaks as the plain voice.
             voice: a name from ``self.voices`` or a same-gender blend such as ``"0.6 jf_alpha + 0.4 jf_nezumi"``.
             generator: the only source of randomness (jitter/tremor phase, the variation of extra takes).
-            engine: ``"direct"`` (the rules in Kokoro's graph).
+            engine: ``"direct"`` (the rules in Kokoro's graph) or ``"codec-lm"`` (the prosody LM's tokens through
+                Kokoro's decoder).
             num_candidates: takes per sentence (1-16); > 1 keeps the take the judges score best.
             pace: > 1 slower, < 1 faster (0.5-2), on top of the emotion's tempo.
             progress: a progress bar over sentences.
             params: prosody parameters to apply instead of the emotion's rules (the corpus varies them per
-                utterance; every field is also a fader).
+                utterance; every field is also a fader). Direct engine only.
+            guidance_scale: codec-lm only: classifier-free guidance on the emotion (the strength knob; None =
+                ``LM_GUIDANCE``).
         Returns:
             :class:`SpeechOutput`.
         """
         from tqdm import tqdm
 
-        emo, voice = self._validate(emotion, voice, engine, num_candidates, pace)
+        emo, voice = self._validate(emotion, voice, engine, num_candidates, pace, params, guidance_scale)
         pieces = self.plan(text, emo, voice)
         rng = self._rng(generator)
         wavs, segs, scores = [], [], []
         t = 0.0
         for i, piece in enumerate(tqdm(pieces, disable=not progress, desc="speak", unit="sentence")):
-            wav, seg, sc = self._speak_piece(piece, rng, num_candidates, pace, params)
+            wav, seg, sc = self._speak_piece(piece, rng, num_candidates, pace, params, engine, guidance_scale)
             wav, seg = _join(pieces, i, wav, seg)
             segs.append(_shift(seg, t))
             t += len(wav) / SAMPLE_RATE

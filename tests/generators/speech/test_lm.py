@@ -1,9 +1,6 @@
 """Codec LM: delay pattern round trip, sampling filters, generation stops, codes in range, CFG scale 0/1,
-determinism, save/load, a tiny training run that must lower the loss, and the `train speech-lm --tiny` recipe."""
+determinism, save/load and a tiny training run that must lower the loss (its old `train speech-lm` recipe is replaced by the prosody LM's)."""
 
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -20,7 +17,6 @@ from emotive.generators.speech.lm import (
     sample_token,
     tiny_lm_config,
 )
-from tests.generators.speech.test_codec import make_corpus
 
 HELLO = phone_ids(["pau", "hh", "ah", "l", "ow", "pau"])
 
@@ -144,60 +140,6 @@ def test_tiny_training_lowers_loss():
         opt.step()
         first = float(r["ce"].detach()) if first is None else first
     assert float(r["ce"].detach()) < 0.5 * first
-
-
-def test_train_lm_recipe_tiny(tmp_path):
-    corpus = make_corpus(tmp_path / "c")
-    from emotive.generators.speech.codec_train import CodecTrainer
-
-    torch.manual_seed(0)
-    tr = CodecTrainer("tiny")
-    tr.train()
-    tr(0.1 * torch.randn(2, 1, 3200))
-    tr.export().save_pretrained(tmp_path / "codec")
-    cmd = [sys.executable, "-m", "emotive.apps.cli", "train", "speech-lm", "--tiny", "--corpus", str(corpus),
-           "--codec", str(tmp_path / "codec"), "--out", str(tmp_path / "run")]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert "held-out CE" in r.stdout
-    r = subprocess.run([*cmd, "--steps", "6"], capture_output=True, text=True, timeout=300, env=env)
-    assert r.returncode == 0, r.stderr[-2000:]
-    st = torch.load(tmp_path / "run" / "ckpt.pt", weights_only=False)
-    assert st["step"] == 6
-    lm = CodecLM.from_pretrained(tmp_path / "run" / "latest")
-    assert lm.config.num_codebooks == 2 and lm.config.codebook_size == 32 and lm.config.code_drop == 0.0
-    # the shipped LM's last stage: resume with code_drop 0.8; early stopping restarts in the new mode
-    r = subprocess.run([*cmd, "--steps", "8", "--code-drop", "0.8"], capture_output=True, text=True, timeout=300, env=env)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert CodecLM.from_pretrained(tmp_path / "run" / "latest").config.code_drop == 0.8
-    best = CodecLM.from_pretrained(tmp_path / "run" / "best")
-    assert best.config.code_drop == 0.8
-    # stage 4 of the shipped recipe: a new run (another corpus) starts from the small-corpus run's best weights
-    cmd2 = [c if c != str(tmp_path / "run") else str(tmp_path / "run2") for c in cmd]
-    r = subprocess.run([*cmd2, "--steps", "2", "--init", str(tmp_path / "run" / "best")], capture_output=True,
-                       text=True, timeout=300, env=env)
-    assert r.returncode == 0, r.stderr[-2000:]
-    st2 = torch.load(tmp_path / "run2" / "ckpt.pt", weights_only=False)
-    assert st2["step"] == 2 and st2["lm_config"]["code_drop"] == 0.8
-    w0 = best.state_dict()["phone_emb.weight"]
-    w2 = CodecLM.from_pretrained(tmp_path / "run2" / "latest").state_dict()["phone_emb.weight"]
-    assert (w2 - w0).abs().max() < 0.05        # a couple of small steps away from the init, not a fresh model
-    # stage 5: resume at a lower learning rate (step decay)
-    r = subprocess.run([*cmd2, "--steps", "3", "--lr", "3e-4"], capture_output=True, text=True, timeout=300, env=env)
-    assert r.returncode == 0, r.stderr[-2000:]
-    st3 = torch.load(tmp_path / "run2" / "ckpt.pt", weights_only=False)
-    assert st3["step"] == 3 and st3["opt"]["param_groups"][0]["initial_lr"] == pytest.approx(3e-4)
-    # --ship copies the early-stopping best and keeps a curated card's text
-    dest = tmp_path / "shipped"
-    dest.mkdir()
-    (dest / "MODEL_CARD.md").write_text("# LM\n\nMeasured by the bench: WER 20%.\n")
-    r = subprocess.run([*cmd2, "--steps", "4", "--lr", "3e-4", "--ship", str(dest)], capture_output=True, text=True,
-                       timeout=300, env=env)
-    assert r.returncode == 0, r.stderr[-2000:]
-    card = (dest / "MODEL_CARD.md").read_text()
-    assert "WER 20%" in card and "--lr 0.0003" in card and "shipped: best/" in card
-    assert CodecLM.from_pretrained(dest).config.code_drop == 0.8
 
 
 def test_eval_subset_is_spread_and_deterministic():

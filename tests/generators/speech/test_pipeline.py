@@ -124,7 +124,9 @@ def test_candidates_are_reranked(pipe):
     (dict(text="Hi.", voice="nobody"), "Unknown voice"),
     (dict(text="Hi.", voice="-1 jf_alpha"), ">= 0"),
     (dict(text="Hi.", voice="nan jf_alpha + 1 jf_nezumi"), "finite"),
-    (dict(text="Hi.", engine="codec-lm"), "Unknown engine"),
+    (dict(text="Hi.", engine="world"), "Unknown engine"),
+    (dict(text="Hi.", engine="codec-lm", params=ProsodyParams()), "direct engine"),
+    (dict(text="Hi.", engine="codec-lm", guidance_scale=float("inf")), "guidance_scale"),
     (dict(text="Hi.", num_candidates=0), "num_candidates"),
     (dict(text="Hi.", pace=float("nan")), "pace"),
 ])

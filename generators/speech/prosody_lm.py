@@ -1,0 +1,420 @@
+"""Prosody LM: Kokoro phonemes + emotion + voice -> prosody-codec tokens [1, 4, 2T], sampled frame by frame.
+
+The loop, one step per Kokoro duration frame (25 ms = 2 codec frames), written out in :meth:`ProsodyLM.generate`:
+
+* **Phone encoder** (bidirectional): per token (BOS/EOS included) its id embedding + Kokoro's front states
+  ``d[:, :512]`` + log of Kokoro's own predicted duration, plus the global condition -> H [n, d]. Kokoro's front
+  already knows the text's prosodic context; the LM learns how the emotion moves it.
+* **Global condition** = ``EmotionEncoder`` output + a projection of the voice's style vector [256] (Kokoro's
+  ``[:128]`` timbre and ``[128:]`` prosody halves both move F0 level). Classifier-free guidance on emotion
+  (Ho & Salimans 2022): training replaces the emotion by the null embedding with probability ``cond_drop``;
+  sampling mixes ``uncond + scale * (cond - uncond)`` on every head's logits: the scale is the strength knob.
+* **Trunk** (causal transformer with a KV cache): input at step t = the previous step's tokens, the state of the
+  token being spoken (and of the next one), how long it has lasted so far (and Kokoro's prediction for it),
+  the global condition. Output h_t.
+* **Heads, in order within a step** (each sees the ones before it): boundary (does a new token start here? this
+  is the duration model: durations are sampled, not regressed) -> the phone index advances -> pitch of the two
+  codec frames -> energy of the two -> gain. Codec frame 2t+1 never starts a token (durations are whole 25 ms).
+* **Stopping**: a boundary after the last token (Kokoro's EOS) ends the utterance. Hard guards: a token never
+  lasts longer than ``max_token_frames`` (a boundary is forced), and the utterance never exceeds
+  ``guard_factor`` x Kokoro's predicted length + ``guard_frames`` (the remaining tokens get one frame each,
+  then it ends) nor ``max_frames``. Generation always stops.
+
+``generator=`` is the only randomness (``torch.multinomial``): the same seed gives the same take.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from emotive.conditioning import EmotiveError
+from emotive.conditioning.encoder import EmotionEncoder, emotion_features, guided
+from emotive.generators.speech.prosody_codec import NUM_CODEBOOKS, CodecConfig
+
+PRETRAINED_DIR = Path(__file__).parent / "pretrained" / "prosody-lm"
+LM_FORMAT_VERSION = 1
+N_SUB = 6
+"""Sub-tokens per step: boundary, pitch a, pitch b, energy a, energy b, gain."""
+VOCAB = 256
+"""Token-id embedding size (Kokoro's table uses ids < 178; 0 is its BOS/EOS id)."""
+
+
+class ProsodyLMError(EmotiveError):
+    """Bad LM input (empty phonemes, wrong feature shapes) or a missing / wrong-version weights folder."""
+
+
+@dataclass
+class ProsodyLMConfig:
+    """Architecture and sampling guards. ``codec`` is the codec the tokens belong to (its bins)."""
+
+    codec: dict = field(default_factory=lambda: CodecConfig().to_dict())
+    d_model: int = 128               # 2 shared cores: d 192 trains 1.5x slower for a ~35 min budget
+    n_heads: int = 4
+    layers: int = 4                  # causal trunk
+    enc_layers: int = 2              # phone encoder
+    ff_mult: int = 4
+    dropout: float = 0.0             # < 3 epochs of data in the budget; dropout cost 17 % of a step (bernoulli)
+    cond_drop: float = 0.15          # CFG training dropout of the emotion (MusicGen 0.1-0.2)
+    front_dim: int = 512             # Kokoro d[:, :512]
+    max_frames: int = 2000           # 50 s of 25 ms frames: one call never speaks longer
+    max_token_frames: int = 80       # 2 s: no token (a pause included) lasts longer
+    guard_factor: float = 2.5        # x Kokoro's predicted total: the rules slow speech by at most ~1.6 x
+    guard_frames: int = 40
+    version: int = LM_FORMAT_VERSION
+
+    @property
+    def cardinalities(self) -> tuple[int, ...]:
+        return CodecConfig(**self.codec).cardinalities
+
+    @property
+    def sub_sizes(self) -> tuple[int, ...]:
+        """Classes of the six sub-tokens of a step."""
+        _, p, e, g = self.cardinalities
+        return (2, p, p, e, e, g)
+
+
+def tiny_config() -> ProsodyLMConfig:
+    """A tiny LM (~60 k parameters) for tests."""
+    return ProsodyLMConfig(d_model=32, n_heads=2, layers=1, enc_layers=1, ff_mult=2, dropout=0.0,
+                           max_frames=400, guard_frames=10)
+
+
+# ---------------------------------------------------------------------- step layout
+def codes_to_steps(codes: torch.Tensor) -> torch.Tensor:
+    """codes [..., 4, 2T] -> step tokens [..., T, 6] (boundary, pitch a/b, energy a/b, gain of frame a)."""
+    b, p, e, g = (codes[..., k, :] for k in range(NUM_CODEBOOKS))
+    return torch.stack([b[..., 0::2], p[..., 0::2], p[..., 1::2], e[..., 0::2], e[..., 1::2], g[..., 0::2]], -1)
+
+
+def steps_to_codes(steps: torch.Tensor) -> torch.Tensor:
+    """step tokens [..., T, 6] -> codes [..., 4, 2T] (inverse of :func:`codes_to_steps`; gain held for 25 ms)."""
+    def inter(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.stack([a, b], -1).flatten(-2)
+
+    s = steps.long()
+    return torch.stack([inter(s[..., 0], torch.zeros_like(s[..., 0])), inter(s[..., 1], s[..., 2]),
+                        inter(s[..., 3], s[..., 4]), inter(s[..., 5], s[..., 5])], -2)
+
+
+def step_context(boundary: torch.Tensor, kokoro_dur: torch.Tensor, n_tokens: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Teacher forcing: token index and position features of every step from the boundary stream.
+
+    Args:
+        boundary: [B, T] 0/1 (1 = a token starts at this step; step 0 is 1).
+        kokoro_dur: [B, n] Kokoro's predicted frames per token.
+        n_tokens: [B] tokens per row.
+    Returns:
+        idx [B, T] token spoken at each step (clamped to n-1); pos [B, T, 3] position features (:func:`pos_features`).
+    """
+    idx = (torch.cumsum(boundary.long(), 1) - 1).clamp(min=0)
+    idx = torch.minimum(idx, (n_tokens - 1)[:, None])
+    t = torch.arange(boundary.shape[1])[None].expand_as(idx)
+    start = torch.cummax(torch.where(boundary.bool(), t, torch.zeros_like(t)), 1).values
+    elapsed = (t - start + 1).float()                       # frames of this token so far, this one included
+    pred = torch.gather(kokoro_dur, 1, idx)
+    return idx, pos_features(elapsed, pred)
+
+
+def pos_features(elapsed: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
+    """[...] frames so far and Kokoro's predicted frames -> [..., 3] (log elapsed, elapsed / predicted, log predicted)."""
+    return torch.stack([torch.log1p(elapsed) / 3, elapsed / predicted.clamp(min=0.5) / 2, torch.log1p(predicted) / 3], -1)
+
+
+# ---------------------------------------------------------------------- model
+def _sinusoid(n: int, d: int, offset: int = 0) -> torch.Tensor:
+    pos = torch.arange(offset, offset + n, dtype=torch.float32)[:, None]
+    ang = pos / torch.pow(10000.0, torch.arange(0, d, 2, dtype=torch.float32)[None] / d)
+    pe = torch.zeros(n, d)
+    pe[:, 0::2] = torch.sin(ang)
+    pe[:, 1::2] = torch.cos(ang[:, : d // 2])
+    return pe
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block with an optional causal KV cache."""
+
+    def __init__(self, d: int, h: int, ff: int, dropout: float):
+        super().__init__()
+        self.h = h
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.mlp = nn.Sequential(nn.Linear(d, ff), nn.GELU(), nn.Linear(ff, d))
+        self.drop = nn.Dropout(dropout)
+        self.p = dropout
+
+    def forward(self, x: torch.Tensor, causal: bool, key_pad: torch.Tensor | None = None,
+                cache: tuple[torch.Tensor, torch.Tensor] | None = None
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """x [B, S, d] -> (x [B, S, d], (keys, values) [B, h, S_total, d/h])."""
+        b, s, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).view(b, s, 3, self.h, d // self.h).permute(2, 0, 3, 1, 4)
+        if cache is not None:
+            k = torch.cat([cache[0], k], 2)
+            v = torch.cat([cache[1], v], 2)
+        mask = None if key_pad is None else (~key_pad)[:, None, None, :]
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal and cache is None and s > 1,
+                                           dropout_p=self.p if self.training else 0.0)
+        x = x + self.drop(self.proj(a.transpose(1, 2).reshape(b, s, d)))
+        return x + self.drop(self.mlp(self.ln2(x))), (k, v)
+
+
+class ProsodyLM(nn.Module):
+    """Phone encoder + causal trunk + chained sub-token heads (module docstring)."""
+
+    def __init__(self, config: ProsodyLMConfig):
+        super().__init__()
+        self.config = c = config
+        d = c.d_model
+        self.tok_emb = nn.Embedding(VOCAB + 2, d)             # + BOS and EOS markers (Kokoro uses id 0 for both)
+        self.front_proj = nn.Linear(c.front_dim + 1, d)
+        self.style_proj = nn.Linear(256, d)
+        self.emotion = EmotionEncoder(d, 128)
+        self.enc = nn.ModuleList([Block(d, c.n_heads, c.ff_mult * d, c.dropout) for _ in range(c.enc_layers)])
+        self.enc_ln = nn.LayerNorm(d)
+        self.next_proj = nn.Linear(d, d)
+        self.pos_proj = nn.Linear(3, d)
+        self.bos = nn.Parameter(torch.zeros(d))
+        sizes = c.sub_sizes
+        self.sub_emb = nn.ModuleList([nn.Embedding(n, d) for n in sizes])
+        self.trunk = nn.ModuleList([Block(d, c.n_heads, c.ff_mult * d, c.dropout) for _ in range(c.layers)])
+        self.trunk_ln = nn.LayerNorm(d)
+        self.cur_proj = nn.Linear(d, d)
+        self.cur_pos = nn.Linear(3, d)
+        self.heads = nn.ModuleList([nn.Sequential(nn.LayerNorm(d), nn.Linear(d, n)) for n in sizes])
+        nn.init.normal_(self.bos, std=0.02)
+
+    # -------------------------------------------------------------- pieces
+    def global_cond(self, style: torch.Tensor, emotion: torch.Tensor | None, drop: torch.Tensor | None = None
+                    ) -> torch.Tensor:
+        """style [B, 256] + emotion features [B, 12] (None = null) -> [B, d]."""
+        return self.style_proj(style) + self.emotion(emotion, drop_mask=drop, batch_size=style.shape[0])
+
+    def encode_tokens(self, ids: torch.Tensor, front: torch.Tensor, kokoro_dur: torch.Tensor, g: torch.Tensor,
+                      pad: torch.Tensor | None = None) -> torch.Tensor:
+        """ids [B, n] (BOS/EOS positions included, any value there), front [B, n, 512], kokoro_dur [B, n],
+        g [B, d], pad [B, n] True = padding -> H [B, n, d]."""
+        b, n = ids.shape
+        lens = (~pad).sum(1) if pad is not None else torch.full((b,), n)
+        tok = ids.long().clamp(0, VOCAB - 1)
+        tok[:, 0] = VOCAB
+        tok[torch.arange(b), lens - 1] = VOCAB + 1
+        x = self.tok_emb(tok) + self.front_proj(torch.cat([front, torch.log1p(kokoro_dur)[..., None] / 3], -1))
+        x = x + g[:, None] + _sinusoid(n, self.config.d_model)[None]
+        for blk in self.enc:
+            x, _ = blk(x, causal=False, key_pad=pad)
+        return self.enc_ln(x)
+
+    def _gather(self, h: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        return torch.gather(h, 1, idx[..., None].expand(*idx.shape, h.shape[-1]))
+
+    def trunk_input(self, H: torch.Tensor, g: torch.Tensor, prev: torch.Tensor | None, idx: torch.Tensor,
+                    pos: torch.Tensor, n_tokens: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        """Input of steps whose previous step spoke token ``idx`` [B, S] with position ``pos`` [B, S, 3] and
+        sub-tokens ``prev`` [B, S, 6] -> [B, S, d]. Step 0 (``offset`` 0) has no previous step: it gets the
+        learned BOS vector instead (``prev`` None, or its first row is ignored)."""
+        b, s = idx.shape
+        nxt = torch.minimum(idx + 1, (n_tokens - 1)[:, None])
+        x = self._gather(H, idx) + self.next_proj(self._gather(H, nxt)) + self.pos_proj(pos) + g[:, None]
+        if prev is None:
+            emb = self.bos.expand(b, s, -1)
+        else:
+            emb = sum(self.sub_emb[j](prev[..., j]) for j in range(N_SUB))
+            if offset == 0:
+                first = (torch.arange(s) == 0)[None, :, None]
+                emb = torch.where(first, self.bos.expand_as(emb), emb)
+        return x + emb + _sinusoid(s, self.config.d_model, offset)[None]
+
+    def run_trunk(self, x: torch.Tensor, caches: list | None) -> tuple[torch.Tensor, list]:
+        """x [B, S, d] -> (h [B, S, d], KV caches). Causal: padding at the end of a row is never attended to
+        by that row's real steps, so no padding mask is needed."""
+        new = []
+        for i, blk in enumerate(self.trunk):
+            x, c = blk(x, causal=True, cache=None if caches is None else caches[i])
+            new.append(c)
+        return self.trunk_ln(x), new
+
+    # -------------------------------------------------------------- training
+    def forward(self, ids: torch.Tensor, front: torch.Tensor, kokoro_dur: torch.Tensor, pad: torch.Tensor,
+                style: torch.Tensor, emotion: torch.Tensor, steps: torch.Tensor, n_steps: torch.Tensor,
+                drop: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Teacher-forced cross-entropy of every sub-token.
+
+        Args:
+            ids [B, n], front [B, n, 512], kokoro_dur [B, n], pad [B, n] (True = padding token);
+            style [B, 256]; emotion [B, 12]; steps [B, T, 6] step tokens (:func:`codes_to_steps`, any value past
+            ``n_steps`` [B]); drop [B] bool: rows trained on the null emotion (CFG).
+        Returns:
+            {"loss": mean CE over the six heads, "ce": [6] per head}.
+        """
+        b, t, _ = steps.shape
+        n_tokens = (~pad).sum(1)
+        valid = torch.arange(t)[None] < n_steps[:, None]                          # [B, T]
+        steps = steps.long().masked_fill(~valid[..., None], 0)
+        g = self.global_cond(style, emotion, drop)
+        H = self.encode_tokens(ids, front, kokoro_dur, g, pad)
+        idx, pos = step_context(steps[..., 0], kokoro_dur, n_tokens)
+        # previous step's context: shift by one (step 0 sees token 0 at position 0)
+        idx_prev = torch.cat([torch.zeros_like(idx[:, :1]), idx[:, :-1]], 1)
+        pos_prev = torch.cat([pos_features(torch.zeros(b, 1), kokoro_dur[:, :1]), pos[:, :-1]], 1)
+        prev = torch.cat([torch.zeros_like(steps[:, :1]), steps[:, :-1]], 1)
+        x = self.trunk_input(H, g, prev, idx_prev, pos_prev, n_tokens)
+        h, _ = self.run_trunk(x, None)
+        logits = self.head_logits(h, steps, H, idx, pos)
+        ces = []
+        for j, lg in enumerate(logits):
+            tgt = steps[..., j].masked_fill(~valid, -100)
+            if j == 0:
+                tgt = tgt.clone()
+                tgt[:, 0] = -100                                                  # step 0 always starts token 0
+            ces.append(F.cross_entropy(lg.reshape(-1, lg.shape[-1]), tgt.reshape(-1), ignore_index=-100))
+        ce = torch.stack(ces)
+        return {"loss": ce.mean(), "ce": ce.detach()}
+
+    def head_logits(self, h: torch.Tensor, steps: torch.Tensor, H: torch.Tensor, idx: torch.Tensor,
+                    pos: torch.Tensor) -> list[torch.Tensor]:
+        """Teacher-forced logits of the six heads: h [B, T, d] trunk states, steps [B, T, 6] -> list of [B, T, C_j]."""
+        out = [self.heads[0](h)]
+        z = h + self.cur_proj(self._gather(H, idx)) + self.cur_pos(pos) + self.sub_emb[0](steps[..., 0])
+        for j in range(1, N_SUB):
+            out.append(self.heads[j](z))
+            z = z + self.sub_emb[j](steps[..., j])
+        return out
+
+    # -------------------------------------------------------------- generation
+    @torch.no_grad()
+    def generate(
+        self,
+        ids: np.ndarray | torch.Tensor,
+        front: np.ndarray | torch.Tensor,
+        kokoro_dur: np.ndarray | torch.Tensor,
+        style: np.ndarray | torch.Tensor,
+        emotion,
+        generator: torch.Generator | None = None,
+        guidance_scale: float = 1.0,
+        temperature: float = 0.7,
+        top_k: int = 20,
+        pace: float = 1.0,
+    ) -> torch.Tensor:
+        """Sample codes int64 [1, 4, 2T] for one utterance.
+
+        Args:
+            ids: [n-2] Kokoro token ids (no BOS/EOS). front: [n, >=512] Kokoro front states ``d``.
+            kokoro_dur: [n] Kokoro's predicted frames per token. style: [256] the voice's style vector.
+            emotion: an ``Emotion`` / spec, or a [12] feature tensor.
+            generator: the only randomness. guidance_scale: CFG on emotion (1 = conditional, 0 = unconditional,
+                > 1 stronger). temperature / top_k: sampling of every sub-token (temperature 0 = greedy).
+            pace: > 1 slower: Kokoro's predicted durations the LM sees are scaled by it.
+        """
+        c = self.config
+        self.eval()
+        ids_t = torch.as_tensor(np.asarray(ids), dtype=torch.long).reshape(1, -1)
+        n = ids_t.shape[1] + 2
+        if ids_t.shape[1] < 1:
+            raise ProsodyLMError("Nothing to say: no phonemes.")
+        fr = torch.as_tensor(np.asarray(front, np.float32))[:, : c.front_dim].reshape(1, n, c.front_dim)
+        kd = torch.as_tensor(np.asarray(kokoro_dur, np.float32)).reshape(1, n) * float(pace)
+        st = torch.as_tensor(np.asarray(style, np.float32)).reshape(1, 256)
+        feats = emotion if isinstance(emotion, torch.Tensor) else emotion_features([emotion])
+        feats = feats.reshape(1, -1).float()
+        full_ids = torch.cat([torch.zeros(1, 1, dtype=torch.long), ids_t, torch.zeros(1, 1, dtype=torch.long)], 1)
+        use_cfg = guidance_scale != 1.0
+        gs = [self.global_cond(st, feats)] + ([self.global_cond(st, None)] if use_cfg else [])
+        g = torch.cat(gs, 0)
+        nb = g.shape[0]
+        H = self.encode_tokens(full_ids.expand(nb, n), fr.expand(nb, -1, -1), kd.expand(nb, -1), g)
+        n_tok = torch.full((nb,), n)
+        limit = max(n, min(c.max_frames, int(c.guard_factor * float(kd.sum())) + c.guard_frames))
+
+        def pick(lg: torch.Tensor, j: int, forced: int | None = None) -> int:
+            """Guided logits [nb, C] -> one sampled class (or ``forced``)."""
+            if forced is not None:
+                return forced
+            lg = guided(lg[:1], lg[1:], guidance_scale)[0] if use_cfg else lg[0]
+            return sample_token(lg, generator, temperature, top_k)
+
+        out: list[list[int]] = []
+        caches = None
+        idx, elapsed = 0, 0                      # token being spoken, its frames so far
+        prev: torch.Tensor | None = None
+        for t in range(limit):
+            pos = pos_features(torch.tensor([[float(elapsed)]]), kd[:, idx: idx + 1]).expand(nb, 1, 3)
+            x = self.trunk_input(H, g, prev, torch.full((nb, 1), idx), pos, n_tok, offset=t)
+            h, caches = self.run_trunk(x, caches)
+            h = h[:, -1]                                                         # [nb, d]
+            # boundary: forced at step 0, when the token has lasted max_token_frames, or when the frames left
+            # would not give each remaining token one frame (the guard); never before step 0's token has a frame
+            left = n - 1 - idx
+            if t == 0 or elapsed >= c.max_token_frames or limit - t <= left:
+                forced = 1
+            else:
+                forced = None
+            b = pick(self.heads[0](h), 0, forced)
+            if t > 0 and b == 1:
+                if idx == n - 1:
+                    break                                                        # boundary after EOS: the end
+                idx, elapsed = idx + 1, 0
+            elapsed += 1
+            cur = torch.full((nb, 1), idx)
+            pos_now = pos_features(torch.tensor([[float(elapsed)]]), kd[:, idx: idx + 1]).expand(nb, 1, 3)
+            z = h + (self.cur_proj(self._gather(H, cur)) + self.cur_pos(pos_now))[:, 0]
+            z = z + self.sub_emb[0].weight[b]
+            toks = [b]
+            for j in range(1, N_SUB):
+                tok = pick(self.heads[j](z), j)
+                toks.append(tok)
+                z = z + self.sub_emb[j].weight[tok]
+            out.append(toks)
+            prev = torch.tensor(toks).view(1, 1, N_SUB).expand(nb, 1, N_SUB)
+        steps = torch.tensor(out, dtype=torch.long)[None]
+        codes = steps_to_codes(steps)
+        if int(codes[0, 0].sum()) != n:
+            raise ProsodyLMError("internal: the sampled boundaries do not cover every token")  # guarded above
+        return codes
+
+    # -------------------------------------------------------------- io
+    def save_pretrained(self, path: str | Path) -> None:
+        """``config.json`` + ``model.safetensors`` (format version checked on load)."""
+        from safetensors.torch import save_file
+
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        (p / "config.json").write_text(json.dumps(asdict(self.config), indent=1))
+        save_file({k: v.contiguous() for k, v in self.state_dict().items()}, str(p / "model.safetensors"))
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path | None = None) -> ProsodyLM:
+        """Load a ``save_pretrained`` folder (default: the shipped ``pretrained/prosody-lm``)."""
+        from safetensors.torch import load_file
+
+        p = Path(path) if path is not None else PRETRAINED_DIR
+        if not (p / "config.json").is_file() or not (p / "model.safetensors").is_file():
+            raise ProsodyLMError(f"No prosody LM in {p} (train one with `emotive train speech-lm`).")
+        cfg = json.loads((p / "config.json").read_text())
+        if cfg.get("version") != LM_FORMAT_VERSION:
+            raise ProsodyLMError(f"{p} holds prosody-LM format {cfg.get('version')}, this code reads "
+                                 f"{LM_FORMAT_VERSION}; retrain with `emotive train speech-lm`.")
+        model = cls(ProsodyLMConfig(**cfg))
+        model.load_state_dict(load_file(str(p / "model.safetensors")))
+        return model.eval()
+
+
+def sample_token(logits: torch.Tensor, generator: torch.Generator | None, temperature: float, top_k: int) -> int:
+    """logits [C] -> one class: greedy at temperature 0, else top-k sampling from ``generator``."""
+    if temperature <= 0:
+        return int(torch.argmax(logits))
+    lg = logits.float() / temperature
+    if 0 < top_k < lg.shape[-1]:
+        kth = torch.topk(lg, top_k).values[-1]
+        lg = lg.masked_fill(lg < kth, -math.inf)
+    return int(torch.multinomial(torch.softmax(lg, -1), 1, generator=generator))
+

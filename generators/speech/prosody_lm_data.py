@@ -1,0 +1,138 @@
+"""Training data of the prosody LM, made here without the decoder (``emotive train speech-lm`` step 1).
+
+For each corpus sentence (``sentences.load_sentences``, its fixed train/val/test split) and a few voices drawn per
+sentence, Kokoro's front runs once; then for several emotions drawn per utterance the project's rules act exactly
+as the ``direct`` engine's do (``ProsodyParams.from_emotion(e).perturbed(rng)`` -> duration factors -> rounded
+frames -> Kokoro's prosody graph -> ``kokoro_f0`` edits -> ``kokoro_gain``) and the result is quantised by the
+prosody codec. No audio is rendered (the decoder is > 95 % of Kokoro's cost): about 0.1 s per utterance.
+
+Stored per (sentence, voice) in shards ``<out>/data/<split>-<i>.pt`` (resumable: finished shards are kept):
+    ids int16 [n-2] Kokoro token ids; d float16 [n, 512] front states (the style half of Kokoro's 640 is the
+    voice's own [128:] and is not stored); dur float32 [n] Kokoro's predicted durations (frames);
+    style float32 [256]; voice str; text str; and per emotion: feats float32 [12], codes int16 [4, 2T].
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from emotive.conditioning import LABELS, Emotion
+from emotive.conditioning.encoder import emotion_features
+from emotive.generators.speech.prosody import (
+    KOKORO_PAUSES,
+    ProsodyParams,
+    kokoro_duration_factors,
+    kokoro_f0,
+    kokoro_gain,
+)
+from emotive.generators.speech.prosody_codec import ProsodyCodec, ProsodyFeatures
+
+TRAIN_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo", "alma", "nova", "wren")
+"""The named Kokoro voices (blends included: the LM sees the style vector, so blends are new points in voice space)."""
+DATA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How many utterances and how they vary (recorded in ``<out>/data/config.json``)."""
+
+    voices_per_sentence: int = 2
+    emotions_per_voice: int = 3
+    shard_sentences: int = 100
+    perturb_scale: float = 0.15      # ProsodyParams.perturbed: the corpus's per-utterance variation
+    max_sentences: int | None = None  # per split (tests / smoke runs)
+    seed: int = 0
+    version: int = DATA_VERSION
+
+
+def sample_emotion(rng: np.random.Generator) -> Emotion:
+    """The request mix the LM learns: 1/10 a label at intensity 0 (plain voice), 6/10 one label at intensity U(0.3, 1),
+    2/10 one label at full intensity, 1/10 a VAD point."""
+    u = rng.random()
+    if u < 0.1:
+        return Emotion.from_label(LABELS[int(rng.integers(len(LABELS)))], 1.0).with_intensity(0.0)
+    if u < 0.9:
+        lab = LABELS[int(rng.integers(len(LABELS)))]
+        return Emotion.from_label(lab, 1.0 if u >= 0.7 else float(rng.uniform(0.3, 1.0)))
+    v, a = rng.uniform(-0.9, 0.9, 2)
+    return Emotion.from_vad(float(v), float(a), float(rng.uniform(-0.6, 0.6)))
+
+
+def utterance_codes(codec: ProsodyCodec, front, style: np.ndarray, phonemes: str, params: ProsodyParams,
+                    rng: np.random.Generator) -> np.ndarray:
+    """The direct engine's prosody for one utterance, quantised: codes int16 [4, 2T] (no decoder run)."""
+    frames = np.maximum(1, np.rint(front.durations * kokoro_duration_factors(phonemes, params))).astype(np.int64)
+    f0, energy = codec.kokoro.prosody(front, frames, style)
+    f0 = kokoro_f0(f0, params, rng)
+    gain = np.float32(20 * np.log10(kokoro_gain(params)))
+    return codec.quantize(ProsodyFeatures(frames, f0, energy, gain)).astype(np.int16)
+
+
+def build_data(out: str | Path, cfg: DataConfig, codec: ProsodyCodec | None = None, splits=("train", "val"),
+               progress: bool = True, worker: int = 0, workers: int = 1) -> Path:
+    """Write the shards (skipping finished ones; ``worker`` of ``workers`` processes takes every workers-th shard)
+    -> the data folder. Shards are deterministic (seeded per sentence), so any split of the work gives the same data."""
+    from tqdm import tqdm
+
+    from emotive.generators.speech.frontend import join_words, kokoro_words
+    from emotive.generators.speech.sentences import load_sentences
+
+    codec = codec or ProsodyCodec()
+    folder = Path(out) / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {"data": asdict(cfg), "codec": codec.config.to_dict()}
+    mfile = folder / "config.json"
+    if mfile.is_file() and json.loads(mfile.read_text()) != meta:
+        raise ValueError(f"{folder} holds data of another configuration; use another --out")
+    mfile.write_text(json.dumps(meta, indent=1))
+    rows = load_sentences()
+    keep = codec.kokoro.vocab.__contains__
+    for split in splits:
+        sents = [r for r in rows if r["split"] == split][: cfg.max_sentences]
+        shards = [sents[i: i + cfg.shard_sentences] for i in range(0, len(sents), cfg.shard_sentences)]
+        for si, shard in enumerate(tqdm(shards, desc=f"data {split}", disable=not progress)):
+            path = folder / f"{split}-{si:03d}.pt"
+            if path.is_file() or si % workers != worker:
+                continue
+            items = []
+            for r in shard:
+                seed = int(hashlib.sha1(f"{cfg.seed}|{r['id']}".encode()).hexdigest()[:8], 16)
+                rng = np.random.default_rng(seed)
+                words = [w for w in kokoro_words(r["text"]) if w.phonemes or w.text in KOKORO_PAUSES]
+                phon, _ = join_words(words, keep)
+                if not phon or len(phon) > 500:
+                    continue
+                for vi in rng.choice(len(TRAIN_VOICES), cfg.voices_per_sentence, replace=False):
+                    voice = TRAIN_VOICES[int(vi)]
+                    front, style = codec.front(phon, voice)
+                    takes = []
+                    for _ in range(cfg.emotions_per_voice):
+                        e = sample_emotion(rng)
+                        params = ProsodyParams.from_emotion(e)
+                        if e.intensity > 0:
+                            params = params.perturbed(rng, cfg.perturb_scale)
+                        takes.append({"feats": emotion_features([e])[0],
+                                      "codes": torch.from_numpy(utterance_codes(codec, front, style, phon, params, rng))})
+                    items.append({"ids": torch.from_numpy(codec.kokoro.token_ids(phon).astype(np.int16)),
+                                  "d": torch.from_numpy(front.d[:, :512].astype(np.float16)),
+                                  "dur": torch.from_numpy(front.durations.astype(np.float32)),
+                                  "style": torch.from_numpy(style), "voice": voice, "text": r["text"],
+                                  "takes": takes})
+            tmp = path.with_suffix(".tmp")
+            torch.save(items, tmp)
+            tmp.replace(path)
+    return folder
+
+
+def load_data(folder: str | Path, split: str) -> list[dict]:
+    """All (sentence, voice) items of one split."""
+    items: list[dict] = []
+    for p in sorted(Path(folder).glob(f"{split}-*.pt")):
+        items += torch.load(p, weights_only=False)
+    return items

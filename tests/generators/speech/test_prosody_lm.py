@@ -1,0 +1,113 @@
+"""Prosody LM: step layout round trip, teacher-forced learning, sampling (same seed = same take, EOS and guards
+always stop it, every token gets >= 1 frame), save/load, and the `train speech-lm --tiny` recipe."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from emotive.generators.speech.prosody_codec import ProsodyCodec, ProsodyFeatures
+from emotive.generators.speech.prosody_lm import (
+    ProsodyLM,
+    ProsodyLMError,
+    codes_to_steps,
+    steps_to_codes,
+    tiny_config,
+)
+from emotive.generators.speech.prosody_lm_train import collate
+
+
+def _example(rng: np.random.Generator, n_ph: int = 6) -> dict:
+    """A synthetic (ids, front, durations, style, emotion, codes) example from the real codec's quantiser."""
+    codec = ProsodyCodec()
+    n = n_ph + 2
+    frames = rng.integers(1, 5, n)
+    t2 = 2 * int(frames.sum())
+    f0 = np.where(rng.random(t2) < 0.7, rng.uniform(150, 300, t2), 15.0)
+    codes = codec.quantize(ProsodyFeatures(frames, f0, rng.uniform(-5, 5, t2), np.float32(2.0)))
+    return {"ids": torch.from_numpy(rng.integers(1, 170, n_ph).astype(np.int16)),
+            "d": torch.from_numpy(rng.standard_normal((n, 512)).astype(np.float16)),
+            "dur": torch.from_numpy(frames.astype(np.float32)), "style": torch.randn(256),
+            "feats": torch.tensor([0, 0, 1, 0, 0, 0, 0, 0, 0.8, 0.5, 0.3, 1.0]),
+            "steps": codes_to_steps(torch.from_numpy(codes))}
+
+
+def test_step_layout_round_trip():
+    codec = ProsodyCodec()
+    rng = np.random.default_rng(0)
+    x = _example(rng)
+    codes = steps_to_codes(x["steps"])
+    assert codes.shape[0] == 4
+    back = codec.dequantize(codes)
+    np.testing.assert_array_equal(back.frames, x["dur"].numpy().astype(int))
+    np.testing.assert_array_equal(codes_to_steps(codes), x["steps"])
+
+
+def test_tiny_lm_learns_and_samples_deterministically(tmp_path):
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(1)
+    exs = [_example(rng) for _ in range(4)]
+    lm = ProsodyLM(tiny_config())
+    assert sum(p.numel() for p in lm.parameters()) < 300_000
+    batch = collate(exs)
+    opt = torch.optim.AdamW(lm.parameters(), lr=1e-2)
+    first = None
+    for _ in range(40):
+        out = lm(**batch)
+        opt.zero_grad()
+        out["loss"].backward()
+        opt.step()
+        first = float(out["loss"].detach()) if first is None else first
+    assert float(out["loss"].detach()) < 0.6 * first
+    x = exs[0]
+    args = (x["ids"].numpy(), x["d"].float().numpy(), x["dur"].numpy(), x["style"].numpy(), x["feats"])
+    a = lm.generate(*args, generator=torch.Generator().manual_seed(3), guidance_scale=2.0)
+    b = lm.generate(*args, generator=torch.Generator().manual_seed(3), guidance_scale=2.0)
+    c = lm.generate(*args, generator=torch.Generator().manual_seed(4), guidance_scale=2.0)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    codec = ProsodyCodec()
+    for codes in (a, c):
+        feats = codec.dequantize(codes[0])                  # valid codes: in range, boundaries on even frames
+        assert len(feats.frames) == len(x["dur"]) and (feats.frames >= 1).all()
+    lm.save_pretrained(tmp_path / "lm")
+    lm2 = ProsodyLM.from_pretrained(tmp_path / "lm")
+    assert torch.equal(lm2.generate(*args, generator=torch.Generator().manual_seed(3), guidance_scale=2.0), a)
+    with pytest.raises(ProsodyLMError, match="No prosody LM"):
+        ProsodyLM.from_pretrained(tmp_path / "missing")
+
+
+def test_length_guard_always_stops():
+    torch.manual_seed(0)
+    lm = ProsodyLM(tiny_config())
+    with torch.no_grad():                                    # a model that never wants a boundary
+        lm.heads[0][1].bias.copy_(torch.tensor([30.0, -30.0]))
+    x = _example(np.random.default_rng(2), n_ph=5)
+    codes = lm.generate(x["ids"].numpy(), x["d"].float().numpy(), x["dur"].numpy(), x["style"].numpy(), "angry",
+                        generator=torch.Generator().manual_seed(0))
+    feats = ProsodyCodec().dequantize(codes[0])
+    assert len(feats.frames) == 7 and (feats.frames >= 1).all()
+    n_steps = codes.shape[-1] // 2
+    cfg = lm.config
+    assert n_steps <= max(7, int(cfg.guard_factor * float(x["dur"].sum())) + cfg.guard_frames)
+    assert feats.frames.max() <= cfg.max_token_frames
+
+
+@pytest.mark.slow
+def test_train_speech_lm_recipe_tiny(tmp_path):
+    cmd = [sys.executable, "-m", "emotive.apps.cli", "train", "speech-lm", "--tiny", "--out", str(tmp_path / "run")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "held-out loss" in r.stdout
+    r = subprocess.run([*cmd, "--steps", "6", "--ship", str(tmp_path / "ship")], capture_output=True, text=True,
+                       timeout=600, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    st = torch.load(tmp_path / "run" / "ckpt.pt", weights_only=False)
+    assert st["step"] == 6
+    lm = ProsodyLM.from_pretrained(tmp_path / "ship")
+    assert lm.config.d_model == tiny_config().d_model
+    assert "speech-lm" in (tmp_path / "ship" / "MODEL_CARD.md").read_text()
