@@ -12,7 +12,7 @@ Everything here is deterministic given its inputs (the randomness is in the melo
   ``MELODY_CLEARANCE`` semitones under the lowest melody note of the slot (the accompaniment
   never crosses the tune), above ``ACCOMP_FLOOR``, chosen for the smallest total movement
   from the previous voicing (voice leading).
-- **Bass**: the chord root in ``BASS_RANGE``, nearest to the previous bass note; octaves for
+- **Bass**: the chord root in ``BASS_RANGE`` (under the chord), nearest to the previous bass note; octaves for
   ``driving``, root-fifth for ``alberti``, a stepwise approach note into a new chord for ``broken``.
   The piece's last bar is the tonic chord with the tonic in the bass on its downbeat.
 - **Phrase dynamics**: velocity rises toward the middle of each phrase and falls into its
@@ -34,7 +34,7 @@ TEXTURES = ("sustained", "broken", "alberti", "driving")
 MELODY_CLEARANCE = 3  # semitones between the accompaniment's top and the melody's lowest note in a slot
 ACCOMP_FLOOR = 48  # C3: lowest accompaniment note when the melody leaves room (else down to ACCOMP_MIN)
 ACCOMP_MIN = 41
-BASS_RANGE = (31, 52)  # G1..E3
+BASS_RANGE = (35, 55)  # B1..G3: the range where bass lines of the chorales and of cello / bass guitar parts sit
 PHRASE_SWELL = 7.0  # velocity units
 
 # General MIDI programs (0-based) by role; "drums" is a kit style (None, "light" or "rock").
@@ -285,7 +285,7 @@ def arrange(
             pcs = with_seventh(root, pcs, harmony.tonic, harmony.mode, texture, nxt == harmony.tonic)
         v = voice_chord(pcs, mlow[i], prev_v)
         lo_b = _nearest(root, prev_b, *BASS_RANGE)
-        while lo_b > v[0] - 3 and lo_b - 12 >= BASS_RANGE[0] - 5:
+        while lo_b > v[0] - 2 and lo_b - 12 >= BASS_RANGE[0] - 2:  # under the chord, at most a little below the range
             lo_b -= 12
         voicings.append(v)
         roots.append(lo_b)

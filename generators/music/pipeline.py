@@ -161,7 +161,7 @@ class MusicOutput:
             ax.axvline(self.prompt_bars, color="black", lw=1, ls="--")
         n_bars = len(self.bars)
         ax.set_xlim(0, n_bars)
-        ax.set_ylim(lo - 2.5, hi)
+        ax.set_ylim(lo - 2.5, hi + 6)  # room above the notes for the legend
         ax.set_xticks(range(0, n_bars + 1, 1 if n_bars <= 32 else 4))
         ax.grid(axis="x", alpha=0.3)
         for k in range(0, n_bars + 1, 4):
@@ -212,7 +212,7 @@ def form_plan(num_phrases: int, generator: torch.Generator) -> list[str]:
         return ["A", "B", "A'"]
     aaba = int(torch.randint(0, 2, (1,), generator=generator)) == 0
     plan = ["A", "A'", "B", "A'"] if aaba else ["A", "B", "A'", "C"]
-    letters = iter("DEFGHIJKLMNOPQRSTUVWXYZ" * 40)
+    letters = iter([c for c in "BCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in plan] * 40)
     while len(plan) < num_phrases:
         x = next(letters)
         plan += [x, x + "'", next(letters), next(letters)][: num_phrases - len(plan)]
@@ -442,6 +442,11 @@ class MusicPipeline:
         if estimate_key(_notelist(context)).mode != targets.mode:
             new = enforce_mode(new, targets.mode, prompt.bars if prompt is not None else None)
             rewritten = True
+        if prompt is not None:  # continue in the prompt's octave
+            old_p = [p for b in prompt.bars for _, p, _ in b]
+            new_p = [p for b in new for _, p, _ in b]
+            octaves = round((np.mean(new_p) - np.mean(old_p)) / 12) if old_p and new_p else 0
+            new = [[(s, p - 12 * octaves, d) for s, p, d in b] for b in new]
         all_bars = ([] if prompt is None else prompt.bars) + new
         key = estimate_key(_notelist(all_bars))
         tonic_model = key.tonic
