@@ -336,7 +336,8 @@ class EmotionalSpeechPipeline:
         style = self.voice_bank.style(piece.voice, len(ids))
         front = self.kokoro.front(ids, style)
         g = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
-        codes = self._lm.generate(ids, front.d, front.durations, style, piece.emotion, generator=g,
+        emo = piece.emotion if piece.emotion.intensity > 0 else Emotion.neutral()  # intensity 0 = plain voice
+        codes = self._lm.generate(ids, front.d, front.durations, style, emo, generator=g,
                                   guidance_scale=guidance, pace=pace)
         codec = ProsodyCodec(kokoro=self.kokoro, voices=self.voice_bank)
         feats = codec.dequantize(codes[0])
