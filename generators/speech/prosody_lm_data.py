@@ -86,7 +86,8 @@ def build_data(out: str | Path, cfg: DataConfig, codec: ProsodyCodec | None = No
     codec = codec or ProsodyCodec()
     folder = Path(out) / "data"
     folder.mkdir(parents=True, exist_ok=True)
-    meta = {"data": asdict(cfg), "codec": codec.config.to_dict()}
+    meta = {"data": {k: v for k, v in asdict(cfg).items() if k != "max_sentences"},  # a subset: same shards
+            "codec": codec.config.to_dict()}
     mfile = folder / "config.json"
     if mfile.is_file() and json.loads(mfile.read_text()) != meta:
         raise ValueError(f"{folder} holds data of another configuration; use another --out")

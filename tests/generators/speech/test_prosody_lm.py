@@ -111,3 +111,22 @@ def test_train_speech_lm_recipe_tiny(tmp_path):
     lm = ProsodyLM.from_pretrained(tmp_path / "ship")
     assert lm.config.d_model == tiny_config().d_model
     assert "speech-lm" in (tmp_path / "ship" / "MODEL_CARD.md").read_text()
+
+
+@pytest.mark.slow
+def test_pipeline_codec_lm_engine_with_a_tiny_lm(tmp_path):
+    from emotive.generators.speech.pipeline import EmotionalSpeechPipeline
+
+    torch.manual_seed(0)
+    ProsodyLM(tiny_config()).save_pretrained(tmp_path / "lm")
+    pipe = EmotionalSpeechPipeline.from_pretrained(str(tmp_path / "lm"), threads=1)
+    kw = dict(emotion="happy", engine="codec-lm", guidance_scale=2.0)
+    a = pipe("Hi there.", generator=torch.Generator().manual_seed(5), **kw)
+    b = pipe("Hi there.", generator=torch.Generator().manual_seed(5), **kw)
+    assert a.engine == "codec-lm" and a.waveform.dtype == np.float32 and np.abs(a.waveform).max() <= 1.0
+    assert np.array_equal(a.waveform, b.waveform)
+    seg = a.segments[0]
+    assert len(seg.phones) == len(seg.phonemes) and seg.end <= a.duration + 1e-6
+    z = pipe("Hi there.", emotion="angry:0", engine="codec-lm", generator=torch.Generator().manual_seed(5))
+    n = pipe("Hi there.", emotion="neutral", engine="codec-lm", generator=torch.Generator().manual_seed(5))
+    assert np.array_equal(z.waveform, n.waveform)
