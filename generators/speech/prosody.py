@@ -351,12 +351,13 @@ KOKORO_F0_FRAME_MS = 12.5
 def kokoro_duration_factors(phonemes: str, p: ProsodyParams, pace: float = 1.0) -> np.ndarray:
     """Per-token factors [len(phonemes) + 2] (BOS and EOS at the ends) on Kokoro's predicted durations.
 
-    Speech tokens last ``1 / tempo``, pauses ``pause / tempo`` (the utterance edges too), and the first vowel after
-    a primary stress ``1 + EMPHASIS_LENGTHENING * emphasis`` more; ``pace`` > 1 slows everything down.
+    Speech tokens last ``1 / tempo``, pauses ``pause / tempo``, and the first vowel after a primary stress
+    ``1 + EMPHASIS_LENGTHENING * emphasis`` more; ``pace`` > 1 slows everything down. BOS and EOS keep Kokoro's
+    own length: stretched (sad: x1.6 x 1/0.82), the decoder voiced a syllable before the first word ("yay the
+    kettle ..."); the pause between sentences is silence added by the pipeline.
     """
     f = np.full(len(phonemes) + 2, pace / p.tempo, dtype=np.float64)
-    f[0] *= p.pause
-    f[-1] *= p.pause
+    f[0] = f[-1] = 1.0
     accent = False
     for i, c in enumerate(phonemes, start=1):
         if c in KOKORO_PAUSES:

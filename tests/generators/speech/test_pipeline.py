@@ -76,7 +76,7 @@ def test_duration_factors_follow_the_rules():
     p = ProsodyParams(tempo=1.25, pause=2.0, emphasis=1.0)
     f = kokoro_duration_factors("hˈɛlO, wˈɜɹld.", p)
     assert len(f) == len("hˈɛlO, wˈɜɹld.") + 2
-    assert f[0] == f[-1] == pytest.approx(2.0 / 1.25)               # edges are pauses
+    assert f[0] == f[-1] == 1.0                                      # BOS/EOS keep Kokoro's own length
     assert f[1] == pytest.approx(0.8)                                # h
     assert f[3] == pytest.approx(0.8 * 1.3)                          # the accented ɛ
     assert f[6] == pytest.approx(1.6)                                # the comma
