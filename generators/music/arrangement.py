@@ -8,12 +8,17 @@ Everything here is deterministic given its inputs (the randomness is in the melo
   arpeggios, pedalled) for moderate arousal, ``alberti`` figures (eighths, low-high-mid-high)
   for positive valence and higher arousal, ``driving`` repeated eighth-note chords over an
   octave bass for negative valence and high arousal (loud, fast, many onsets -> anger).
-- **Voicing** (:func:`voice_chord`): close-position triads whose top note stays at least
+- **Voicing** (:func:`voice_chord`): close-position chords whose top note stays at least
   ``MELODY_CLEARANCE`` semitones under the lowest melody note of the slot (the accompaniment
   never crosses the tune), above ``ACCOMP_FLOOR``, chosen for the smallest total movement
   from the previous voicing (voice leading).
-- **Bass**: the chord root in ``BASS_RANGE`` (under the chord), nearest to the previous bass note; octaves for
-  ``driving``, root-fifth for ``alberti``, a stepwise approach note into a new chord for ``broken``.
+- **Rhythm by phrase position** (:data:`ACCOMP_PATTERNS`, :data:`BASS_PATTERNS`): each texture has a
+  pattern for the first, second and third bar of a phrase and one for its cadence bar, so that
+  adjacent bars differ about as much as the chorales' voices do (groove consistency ~0.8).
+- **Chords as played** (:func:`with_seventh`): a V that resolves to the tonic becomes V7; the calm
+  textures (sustained, broken) add the diatonic seventh to the other chords.
+- **Bass**: the chord root in ``BASS_RANGE`` (under the chord), nearest to the previous bass note, with
+  fifths, thirds, octaves (driving) and scale-step approach notes into the next bar's root.
   The piece's last bar is the tonic chord with the tonic in the bass on its downbeat.
 - **Phrase dynamics**: velocity rises toward the middle of each phrase and falls into its
   cadence (an arch, ``PHRASE_SWELL`` either side), on top of metrical accents (downbeat >

@@ -489,8 +489,9 @@ def write_model_card(out: Path, cfg: TrainConfig, metrics: dict, stats: dict) ->
     """MODEL_CARD.md with the data, the command, the steps and the training-time metrics of every stage."""
     h = metrics["harmony"]
     fmt = lambda d: ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in d.items())  # noqa: E731
-    melody_cmd = (f"reused from `{metrics['melody_from']}` (`--melody-from`), which were trained with the same command "
-                  "without `--melody-from`" if metrics.get("melody_from") else "trained by this command")
+    melody_cmd = (f"carried over from `{metrics['melody_from']}` with `--melody-from`; they come from a full run of this "
+                  f"command ({metrics.get('train_minutes', float('nan')):.1f} min; the VQ-VAE and prior figures below are "
+                  "from that run)" if metrics.get("melody_from") else "trained by this command")
     lines = [
         f"# {out.name}: emotion-targeted music (melody VQ-VAE + prior, chorale chord HMM, arrangement)",
         "",
@@ -502,10 +503,14 @@ def write_model_card(out: Path, cfg: TrainConfig, metrics: dict, stats: dict) ->
         f"- Harmony: a hidden Markov model over the 36 triads (12 roots x major/minor/diminished, key-normalised), "
         f"{h['train_slots']} half-bar slots of {h['train_chorales']} Bach chorales; tables (init, transitions, melody "
         "pitch-class emissions, cadence chords at fermatas) per mode, add-alpha smoothed. Generation: Viterbi over the "
-        "diatonic chords (harmonic minor in minor), valence bias toward major-quality chords, V -> I closing cadence.",
+        "diatonic chords (+ V/V in major; harmonic minor in minor), a valence bias toward major-quality chords, a bonus "
+        "per chord change (the chorale transitions alone hold the tonic too long for folk-like tunes), strong-beat "
+        "melody notes weighted x6, the learned cadence chords at phrase ends, V -> I into the last bar; if the full "
+        "score no longer reads in the key, harmonised again with a stronger pull toward the mode's chord quality.",
         "- Arrangement (rules, `generators/music/arrangement.py`): texture by emotion (sustained / broken / alberti / "
-        "driving), voicings under the melody, root bass, drums only in the folk and rock ensembles, phrase dynamics, "
-        "named General MIDI tracks.",
+        "driving) with a rhythm per phrase position, seventh chords in the lyrical textures, voicings under the melody, "
+        "a bass on roots, fifths, thirds and approach notes, drums only in the folk and rock ensembles, phrase "
+        "dynamics, named General MIDI tracks.",
         "",
         "## Data",
         f"- Melody: music21 corpus collections {', '.join(metrics.get('collections', cfg.collections))}: "
