@@ -24,7 +24,9 @@ from .conftest import free_port
 
 EXAMPLE_WAV = Path(__file__).resolve().parents[3] / "apps" / "demo" / "examples" / "neutral-slt.wav"
 STOP_LIMIT_S = 5.0
-CHEAP_LIMIT_S = 2.0
+CHEAP_LIMIT_S = 3.0
+"""A cheap request with the queue full (measured under 1.6 s in the issue; headroom for a shared, busy machine)."""
+LONG_WAV = EXAMPLE_WAV.parent / "ten-seconds-slt.wav"
 
 
 # ------------------------------------------------------------------ in-process sweeps
@@ -144,15 +146,16 @@ def test_results_are_kept_in_the_demo_folder_while_it_serves(own_demo):
 
 
 def test_under_load_the_queue_refuses_politely_and_cheap_requests_stay_fast(own_demo):
-    """Bounded: the queue's capacity + 6 heavy requests (each a few seconds of voice conversion), all on loopback."""
+    """Bounded: the queue's capacity + 10 heavy requests (each about a second of voice conversion), on loopback;
+    the jobs left queued are cancelled by the Ctrl-C test that follows."""
     url = own_demo["url"]
     fns = api(url)
-    speech = upload(url, EXAMPLE_WAV)
-    n = ux.QUEUE_MAX_SIZE + 6
+    speech = upload(url, LONG_WAV)
+    n = ux.QUEUE_MAX_SIZE + 10
     with ThreadPoolExecutor(8) as pool:
         codes = list(pool.map(lambda i: join(url, fns["convert"], [speech, "", i, "angry:0.8"]), range(n)))
     refused = [r for r in codes if r.status_code != 200]
-    assert 0 < len(refused) <= 8, [r.status_code for r in codes]
+    assert 0 < len(refused) <= 10, [r.status_code for r in codes]
     for r in refused:  # a clear refusal, not an error page or a dropped connection
         assert r.status_code == 503 and "Queue is full" in r.json()["detail"], r.text
     slowest = 0.0
