@@ -136,7 +136,7 @@ def test_results_are_kept_in_the_demo_folder_while_it_serves(own_demo):
     url, root = own_demo["url"], own_demo["root"]
     fns = api(url)
     session = uuid.uuid4().hex[:10]
-    assert join(url, fns["explore"], ["happy\nquietly hopeful"], session).status_code == 200
+    assert join(url, fns["explore"], ["happy\nsad:0.5"], session).status_code == 200
     done = result(url, session)
     assert done["success"], done
     made = made_files(root)
