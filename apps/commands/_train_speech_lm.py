@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     if args.data_only:
         print(f"data -> {folder}")
         return 0
-    res = train(load_data(folder, "train"), load_data(folder, "val"), args.out, tcfg, max_minutes=args.minutes)
+    res = train(load_data(folder, "train", dcfg), load_data(folder, "val", dcfg), args.out, tcfg,
+                max_minutes=args.minutes)
     print(f"speech-lm step {res['step']}: held-out loss {res.get('loss', float('nan')):.4f} -> {args.out}/latest")
     if args.ship:
         src = Path(args.out) / ("best" if (Path(args.out) / "best" / "model.safetensors").is_file() else "latest")

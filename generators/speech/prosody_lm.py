@@ -301,9 +301,10 @@ class ProsodyLM(nn.Module):
         emotion,
         generator: torch.Generator | None = None,
         guidance_scale: float = 1.0,
-        temperature: float = 0.7,
+        temperature: float = 0.8,
         top_k: int = 20,
         pace: float = 1.0,
+        contour_temperature: float | None = None,
     ) -> torch.Tensor:
         """Sample codes int64 [1, 4, 2T] for one utterance.
 
@@ -313,6 +314,8 @@ class ProsodyLM(nn.Module):
             emotion: an ``Emotion`` / spec, or a [12] feature tensor.
             generator: the only randomness. guidance_scale: CFG on emotion (1 = conditional, 0 = unconditional,
                 > 1 stronger). temperature / top_k: sampling of every sub-token (temperature 0 = greedy).
+            contour_temperature: temperature of the pitch and energy sub-tokens (None = ``temperature``): each
+                frame's bin is drawn anew, so a high value roughens the contour frame to frame.
             pace: > 1 slower: Kokoro's predicted durations the LM sees are scaled by it.
         """
         c = self.config
@@ -335,12 +338,15 @@ class ProsodyLM(nn.Module):
         n_tok = torch.full((nb,), n)
         limit = max(n, min(c.max_frames, int(c.guard_factor * float(kd.sum())) + c.guard_frames))
 
+        temps = [temperature] + [temperature if contour_temperature is None else contour_temperature] * 4 \
+            + [temperature]
+
         def pick(lg: torch.Tensor, j: int, forced: int | None = None) -> int:
-            """Guided logits [nb, C] -> one sampled class (or ``forced``)."""
+            """Guided logits [nb, C] of sub-token j -> one sampled class (or ``forced``)."""
             if forced is not None:
                 return forced
             lg = guided(lg[:1], lg[1:], guidance_scale)[0] if use_cfg else lg[0]
-            return sample_token(lg, generator, temperature, top_k)
+            return sample_token(lg, generator, temps[j], top_k)
 
         out: list[list[int]] = []
         caches = None

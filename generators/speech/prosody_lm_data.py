@@ -131,9 +131,12 @@ def build_data(out: str | Path, cfg: DataConfig, codec: ProsodyCodec | None = No
     return folder
 
 
-def load_data(folder: str | Path, split: str) -> list[dict]:
-    """All (sentence, voice) items of one split."""
+def load_data(folder: str | Path, split: str, cfg: DataConfig | None = None) -> list[dict]:
+    """The (sentence, voice) items of one split (with ``cfg.max_sentences``: only that subset's shards)."""
+    paths = sorted(Path(folder).glob(f"{split}-*.pt"))
+    if cfg is not None and cfg.max_sentences is not None:
+        paths = paths[: -(-cfg.max_sentences // cfg.shard_sentences)]
     items: list[dict] = []
-    for p in sorted(Path(folder).glob(f"{split}-*.pt")):
+    for p in paths:
         items += torch.load(p, weights_only=False)
     return items
