@@ -14,6 +14,7 @@ import pkgutil
 import sys
 import warnings
 from importlib.metadata import PackageNotFoundError, version
+from typing import NoReturn
 
 from emotive.conditioning import EmotiveError
 
@@ -25,8 +26,16 @@ def _version() -> str:
         return "0+unknown"
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """An argument error is one line on stderr and exit 2, like every other error of the CLI (argparse printed its
+    usage block first); the sub-commands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message.rstrip('.')} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrors(
         prog="emotive",
         description="Generate emotional speech, talking portraits and music, and check them with recognisers.",
         epilog="Emotion requests: a label (happy, happy:0.6), a mixture (0.7 sad + 0.3 angry), "
