@@ -37,7 +37,7 @@ Sources:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -372,13 +372,34 @@ def kokoro_duration_factors(phonemes: str, p: ProsodyParams, pace: float = 1.0) 
     return f
 
 
+KOKORO_F0_BAND = (-10.0, 12.0)
+"""Edited F0 is kept within this many semitones of the voice's own median for the sentence, with a soft knee
+(4 st): surprise's x2.1 range and +6 st final rise on top of Kokoro's already lively contours reached two octaves
+above the median and scored MOS 2.4."""
+
+
+def _soft_band(st: np.ndarray, lo: float, hi: float, knee: float = 4.0) -> np.ndarray:
+    """Semitones relative to a centre: unchanged inside [lo + knee, hi - knee], compressed (tanh) towards the
+    band's edges beyond."""
+    top, bot = hi - knee, lo + knee
+    st = np.where(st > top, top + knee * np.tanh((st - top) / knee), st)
+    return np.where(st < bot, bot + knee * np.tanh((st - bot) / knee), st)
+
+
 def kokoro_f0(f0: np.ndarray, p: ProsodyParams, rng: np.random.Generator) -> np.ndarray:
-    """Kokoro's predicted F0 [2T] (Hz, 80 frames/s) -> the rules' F0 (level, range, emphasis, declination,
-    final contour, tremor, jitter: :func:`modify_f0`), on frames above ``VOICED_HZ`` only."""
+    """Kokoro's predicted F0 [2T] (Hz, 80 frames/s) -> the rules' F0 (level, range, emphasis, declination, final
+    contour: :func:`modify_f0`) on frames above ``VOICED_HZ``, kept within ``KOKORO_F0_BAND`` of the sentence's
+    median. Jitter and tremor are voice quality, not intonation: as frame-rate (12.5 ms) F0 noise Kokoro's decoder
+    turned them into garble (fearful: WER 0.11 -> 0.09, MOS 3.92 -> 4.02 without them on six test sentences), so
+    this engine leaves them out."""
     f0 = np.asarray(f0, dtype=np.float64)
     voiced = f0 > VOICED_HZ
-    out = modify_f0(np.where(voiced, f0, 0.0), p, KOKORO_F0_FRAME_MS, rng)
-    return np.where(voiced, out, f0).astype(np.float32)
+    if voiced.sum() < 3:
+        return f0.astype(np.float32)
+    out = modify_f0(np.where(voiced, f0, 0.0), replace(p, jitter=0.0, tremor=0.0), KOKORO_F0_FRAME_MS, rng)
+    centre = float(np.median(12 * np.log2(f0[voiced] / 100.0)))
+    st = _soft_band(12 * np.log2(np.maximum(out, 1.0) / 100.0) - centre, *KOKORO_F0_BAND) + centre
+    return np.where(voiced, 100.0 * 2 ** (st / 12), f0).astype(np.float32)
 
 
 def kokoro_gain(p: ProsodyParams) -> float:
