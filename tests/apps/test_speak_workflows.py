@@ -59,3 +59,20 @@ def test_demo_speech_offers_subtitles_and_reads_tags():
     assert srt.read_text().split("\n\n")[1].splitlines()[2] == "Bye."
     assert [s.emotion.label for s in out.segments] == ["happy", "sad"]
     assert "[sad:0.6]" in speech.TAGS_HELP
+
+
+def test_animate_subtitles_need_text_spoken_by_the_tts(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "emotive.apps.cli", "animate", str(tmp_path / "speech.wav"), "-o",
+                        str(tmp_path / "t.mp4"), "--subtitles", str(tmp_path / "t.srt")], capture_output=True,
+                       text=True, timeout=120, env=ENV)
+    assert r.returncode == 2 and "--subtitles needs --text" in r.stderr and list(tmp_path.iterdir()) == []
+
+
+def test_animate_text_writes_subtitles_with_the_video(tmp_path):
+    mp4, srt = tmp_path / "t.mp4", tmp_path / "t.srt"
+    r = subprocess.run([sys.executable, "-m", "emotive.apps.cli", "animate", "--text", "[happy] We won! [sad] It ends.",
+                        "--motion", "procedural", "-o", str(mp4), "--subtitles", str(srt)], capture_output=True,
+                       text=True, timeout=600, env=ENV)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert mp4.stat().st_size > 1000 and [c.splitlines()[2] for c in srt.read_text().strip().split("\n\n")] == \
+        ["We won!", "It ends."]
