@@ -40,12 +40,13 @@ MELODY_CLEARANCE = 3  # semitones between the accompaniment's top and the melody
 ACCOMP_FLOOR = 48  # C3: lowest accompaniment note when the melody leaves room (else down to ACCOMP_MIN)
 ACCOMP_MIN = 41
 BASS_RANGE = (35, 55)  # B1..G3: the range where bass lines of the chorales and of cello / bass guitar parts sit
+BASS_LOWEST = 28  # E1 (double bass, bass guitar): how far the bass may drop to stay under a low chord
 PHRASE_SWELL = 7.0  # velocity units
 
 # General MIDI programs (0-based) by role; "drums" is a kit style (None, "light" or "rock").
 ENSEMBLES: dict[str, dict[str, int | str | None]] = {
     "piano": {"melody": 0, "accompaniment": 0, "bass": 0, "drums": None},
-    "strings": {"melody": 40, "accompaniment": 48, "bass": 42, "drums": None},
+    "strings": {"melody": 40, "accompaniment": 48, "bass": 43, "drums": None},
     "folk": {"melody": 73, "accompaniment": 24, "bass": 32, "drums": "light"},
     "rock": {"melody": 29, "accompaniment": 30, "bass": 34, "drums": "rock"},
     "ambient": {"melody": 11, "accompaniment": 89, "bass": 32, "drums": None},
@@ -286,11 +287,14 @@ def arrange(
     prev_b = 43
     for i, (root, pcs) in enumerate(harmony.chords):
         nxt = harmony.chords[i + 1][0] if i + 1 < len(harmony.chords) else root
-        if i < len(harmony.chords) - harmony.slots_per_bar:  # the closing tonic stays a plain triad
-            pcs = with_seventh(root, pcs, harmony.tonic, harmony.mode, texture, nxt == harmony.tonic)
         v = voice_chord(pcs, mlow[i], prev_v)
+        if i < len(harmony.chords) - harmony.slots_per_bar:  # the closing tonic stays a plain triad
+            v7 = voice_chord(with_seventh(root, pcs, harmony.tonic, harmony.mode, texture, nxt == harmony.tonic),
+                             mlow[i], prev_v)
+            if v7[0] >= ACCOMP_FLOOR:  # a close seventh chord low in the bass register is mud: keep the triad there
+                v = v7
         lo_b = _nearest(root, prev_b, *BASS_RANGE)
-        while lo_b > v[0] - 2 and lo_b - 12 >= BASS_RANGE[0] - 2:  # under the chord, at most a little below the range
+        while lo_b > v[0] - 5 and lo_b - 12 >= BASS_LOWEST:  # clear of the chord (a third at least) when room allows
             lo_b -= 12
         voicings.append(v)
         roots.append(lo_b)
@@ -330,7 +334,8 @@ def arrange(
                 below = [q for q in range(target - 2, target) if q % 12 in scale]
                 above = [q for q in range(target + 1, target + 3) if q % 12 in scale]
                 p = (below[-1] if below and (r <= target or not above) else above[0]) if (below or above) else r
-            p = min(p, voicings[i][0] - 1)
+            while p >= voicings[i][0] and p - 12 >= BASS_LOWEST:  # under the chord, same pitch class
+                p -= 12
             bass.notes.append((o + step, o + step + length - 0.2, p, _velocity(vb, o + step, phrase_steps, c,
                                                                                  1.4 if texture == "driving" else 1.0)))
     tracks = [mel, acc, bass]
@@ -363,17 +368,19 @@ ACCOMP_PATTERNS: dict[str, list[list[tuple[int, int, str | int]]]] = {
 }
 BASS_PATTERNS: dict[str, list[list[tuple[int, int, str]]]] = {
     "sustained": [[(0, 12, "root"), (12, 4, "approach")], [(0, 8, "root"), (8, 4, "third"), (12, 4, "approach")],
-                  [(0, 8, "root"), (8, 8, "third")], [(0, 8, "root"), (8, 8, "root")]],
+                  [(0, 8, "root"), (8, 8, "third")], [(0, 8, "root"), (8, 4, "fifth"), (12, 4, "approach")]],
     "broken": [[(0, 8, "root"), (8, 4, "fifth"), (12, 4, "approach")], [(0, 12, "root"), (12, 4, "approach")],
-               [(0, 6, "root"), (6, 2, "root"), (8, 4, "third"), (12, 4, "approach")], [(0, 8, "root"), (8, 8, "root")]],
+               [(0, 6, "root"), (6, 2, "root"), (8, 4, "third"), (12, 4, "approach")],
+               [(0, 8, "root"), (8, 4, "fifth"), (12, 4, "approach")]],
     "alberti": [[(0, 4, "root"), (8, 4, "fifth"), (12, 4, "approach")], [(0, 4, "root"), (4, 4, "third"), (8, 4, "fifth"),
                                                                          (12, 4, "approach")],
-                [(0, 6, "root"), (6, 2, "third"), (8, 4, "fifth"), (12, 4, "root")], [(0, 8, "root"), (8, 8, "root")]],
+                [(0, 6, "root"), (6, 2, "third"), (8, 4, "fifth"), (12, 4, "root")],
+                [(0, 8, "root"), (8, 4, "fifth"), (12, 4, "approach")]],
     "driving": [[(s, 2, "root" if k % 2 == 0 else "octave") for k, s in enumerate(range(0, 12, 2))]
                 + [(12, 2, "fifth"), (14, 2, "approach")],
                 [(s, 2, "root" if k % 2 == 0 else "octave") for k, s in enumerate(range(0, 12, 2))] + [(12, 4, "approach")],
                 [(0, 3, "root"), (3, 3, "root"), (6, 2, "octave"), (8, 3, "root"), (11, 3, "third"), (14, 2, "approach")],
-                [(0, 6, "root"), (6, 6, "root"), (12, 4, "root")]],
+                [(0, 6, "root"), (6, 6, "root"), (12, 4, "approach")]],
 }
 
 KICK, SNARE, HAT, CRASH, TAMBOURINE = 36, 38, 42, 49, 54
