@@ -35,7 +35,7 @@ def test_scores_rank_clean_noisy_and_noise():
     noisy = clean + 0.05 * rng.standard_normal(len(clean)).astype(np.float32)
     noise = 0.1 * rng.standard_normal(len(clean)).astype(np.float32)
     scores = [naturalness(x, sp.sample_rate) for x in (clean, noisy, noise)]
-    assert 1.0 <= min(scores) and max(scores) <= 5.0
+    assert min(scores) >= 1.0 and max(scores) <= 5.0
     assert scores[0] > 3.8 and scores[0] > scores[1] + 0.5 > scores[2] + 0.5, scores
 
 

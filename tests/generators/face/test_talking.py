@@ -101,7 +101,7 @@ def test_cli_animate_and_evaluate(speech_wav, tmp_path, capsys):
 
 
 def test_cli_animate_speaks_text_with_the_tts(tmp_path, capsys):
-    """`emotive animate portrait.png --text ...` (no speech file): the codec-LM TTS speaks the text first; the MP4
+    """`emotive animate portrait.png --text ...` (no speech file): the Kokoro TTS speaks the text first; the MP4
     carries that speech. No files at all, or a speech-less call without --text: one clear error, nothing written."""
     import imageio.v3 as iio
 
@@ -110,10 +110,10 @@ def test_cli_animate_speaks_text_with_the_tts(tmp_path, capsys):
     portrait = tmp_path / "face.png"
     iio.imwrite(portrait, skimage.data.astronaut())
     out = tmp_path / "tts.mp4"
-    rc = main(["animate", str(portrait), "--text", "Good morning to you.", "-e", "happy", "--voice", "joe",
+    rc = main(["animate", str(portrait), "--text", "Good morning to you.", "-e", "happy", "--voice", "jm_kumo",
                "-o", str(out), "--motion", "procedural"])  # fmt: skip
     printed = capsys.readouterr().out
-    assert rc == 0 and out.exists() and "spoke" in printed and "voice joe (happy)" in printed
+    assert rc == 0 and out.exists() and "spoke" in printed and "voice jm_kumo (happy)" in printed
     from emotive.evaluators.face.evaluate import read_audio_track
 
     audio = read_audio_track(out, sr=16000)

@@ -3,6 +3,7 @@ long text, reranking, bad input, and `emotive speak`."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -44,7 +45,8 @@ def test_output_shape_and_timings(pipe):
     for seg in out.segments:
         assert len(seg.phones) == len(seg.phonemes)
         times = [t for _, s, e in seg.phones for t in (s, e)]
-        assert all(b >= a - 1e-9 for a, b in zip(times, times[1:])) and seg.start <= times[0] and times[-1] <= seg.end + 1e-9
+        assert all(b >= a - 1e-9 for a, b in itertools.pairwise(times))
+        assert seg.start <= times[0] and times[-1] <= seg.end + 1e-9
         for w in seg.words:
             assert seg.start <= w.start < w.end <= seg.end
 
