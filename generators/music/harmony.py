@@ -25,6 +25,7 @@ in minor: chorale harmony is richer than the folk-like melodies need), with:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -186,6 +187,58 @@ def load_chorales(limit: int | None = None, progress: bool = True) -> list[Chora
         if cs is not None:
             out.append(cs)
     return out
+
+
+def extraction_agreement(limit: int | None = None) -> dict[str, float]:
+    """How often :func:`label_chord` (on the four voices of a beat, bass = the bass voice) names the chord of
+    music21's Roman-numeral analyses of the first 20 Riemenschneider chorales (``bach/choraleAnalyses``).
+
+    Returns ``{"beats", "root_agreement", "chord_agreement"}`` (chord = root and triad quality); a check of the
+    training labels, not of the model.
+    """
+    import music21
+    from music21 import converter, corpus, roman, stream
+
+    folder = Path(music21.__file__).parent / "corpus" / "bach" / "choraleAnalyses"
+    numbers = music21.corpus.chorales.ChoraleListRKBWV().byRiemenschneider
+    tot = hit_root = hit = 0
+    for n in range(1, (limit or 20) + 1):
+        path = folder / f"riemenschneider{n:03d}.rntxt"
+        if not path.is_file() or n not in numbers:
+            continue
+        try:
+            score = corpus.parse(f"bach/bwv{numbers[n]['bwv']}")
+            analysis = converter.parse(str(path))
+        except Exception:
+            continue
+        starts = {m.number: float(m.offset) for m in score.parts[0].getElementsByClass(stream.Measure)}
+        marks = sorted(((starts[rn.measureNumber] + float(rn.offset), rn)
+                        for rn in analysis.recurse().getElementsByClass(roman.RomanNumeral) if rn.measureNumber in starts),
+                       key=lambda x: x[0])
+        notes = [(float(x.offset), float(x.duration.quarterLength), x.pitch.midi, v)
+                 for v, part in enumerate(score.parts) for x in part.stripTies().flatten().notes if hasattr(x, "pitch")]
+        end = max(on + du for on, du, _, _ in notes)
+        for t in np.arange(0.0, end, 1.0):
+            current = [rn for on, rn in marks if on <= t + 1e-6]
+            if not current:
+                continue
+            w = np.zeros(12)
+            bass = None
+            for on, du, p, v in notes:
+                overlap = min(on + du, t + 1) - max(on, t)
+                if overlap > 0:
+                    w[p % 12] += overlap
+                    if v == len(score.parts) - 1 and on <= t + 1e-6:
+                        bass = p % 12
+            if w.sum() == 0:
+                continue
+            c = label_chord(w, bass)
+            rn = current[-1]
+            quality = {"major": "maj", "minor": "min", "diminished": "dim"}.get(rn.quality, rn.quality)
+            tot += 1
+            hit_root += chord_root(c) == rn.root().pitchClass
+            hit += chord_root(c) == rn.root().pitchClass and chord_quality(c) == quality
+    return {"beats": tot, "root_agreement": hit_root / max(1, tot), "chord_agreement": hit / max(1, tot)}
 
 
 # ------------------------------------------------------------------ the model
