@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from emotive.generators.music.attributes import MusicInputError
 
@@ -408,8 +409,9 @@ def _drums(style: str, n_bars: int, vel: float, phrase_steps: int) -> Track:
     return t
 
 
-def to_pretty_midi(tracks: list[Track], tempo_bpm: float, tonic: int, mode: str):
-    """Tracks -> ``pretty_midi.PrettyMIDI`` (4/4, key signature, one named instrument per track)."""
+def to_pretty_midi(tracks: list[Track], tempo_bpm: float, tonic: int, mode: str) -> Any:
+    """Tracks -> ``pretty_midi.PrettyMIDI`` (4/4, key signature, one named instrument per track; times from
+    sixteenth steps at ``tempo_bpm``)."""
     import pretty_midi
 
     pm = pretty_midi.PrettyMIDI(initial_tempo=tempo_bpm)

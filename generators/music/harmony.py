@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -111,7 +112,7 @@ class ChoraleSlots:
     voices: list[list[tuple[float, float, int]]]
 
 
-def chorale_slots(score, source: str = "") -> ChoraleSlots | None:
+def chorale_slots(score: Any, source: str = "") -> ChoraleSlots | None:
     """A 4-voice chorale (music21 Score in 4/4) -> :class:`ChoraleSlots`, or None if it does not fit."""
     from music21 import expressions, meter, stream
 

@@ -29,6 +29,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -141,7 +142,7 @@ class MusicOutput:
             sf.write(str(tmp), audio, sample_rate, format="WAV")
         return Path(path)
 
-    def draw_pianoroll(self, ax) -> None:
+    def draw_pianoroll(self, ax: Any) -> None:
         """Draw the piano roll on a matplotlib axis: time in bars, MIDI pitch, colour = track, drums as ticks
         under the lowest pitch, shading = velocity."""
         from matplotlib.patches import Patch, Rectangle
