@@ -17,6 +17,9 @@ def register(subsub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-only", action="store_true", help="make the data and stop")
     p.add_argument("--ship", default=None, help="copy best/ (or latest/) + MODEL_CARD.md into this folder")
     p.add_argument("--tiny", action="store_true", help="smoke mode: 3 sentences, a tiny LM, 4 steps (used by tests)")
+    p.add_argument("--first-gain-weight", type=float, default=0.0,
+                   help="extra loss weight on the first step's level (also on resume); the shipped LM: 0 to step "
+                   "1200, then 1")
     p.add_argument("--threads", type=int, default=1)
     p.set_defaults(func=run)
 
@@ -38,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         dcfg = DataConfig(max_sentences=args.max_sentences)
         tcfg = TrainConfig(max_steps=args.steps or 3000, eval_every=args.eval_every,
-                           frames_per_batch=args.frames_per_batch)
+                           frames_per_batch=args.frames_per_batch, first_gain_weight=args.first_gain_weight)
     folder = build_data(args.out, dcfg, progress=not args.tiny)
     if args.data_only:
         print(f"data -> {folder}")

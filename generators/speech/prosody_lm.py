@@ -246,13 +246,16 @@ class ProsodyLM(nn.Module):
     # -------------------------------------------------------------- training
     def forward(self, ids: torch.Tensor, front: torch.Tensor, kokoro_dur: torch.Tensor, pad: torch.Tensor,
                 style: torch.Tensor, emotion: torch.Tensor, steps: torch.Tensor, n_steps: torch.Tensor,
-                drop: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                drop: torch.Tensor | None = None, first_gain_weight: float = 0.0) -> dict[str, torch.Tensor]:
         """Teacher-forced cross-entropy of every sub-token.
 
         Args:
             ids [B, n], front [B, n, 512], kokoro_dur [B, n], pad [B, n] (True = padding token);
             style [B, 256]; emotion [B, 12]; steps [B, T, 6] step tokens (:func:`codes_to_steps`, any value past
-            ``n_steps`` [B]); drop [B] bool: rows trained on the null emotion (CFG).
+            ``n_steps`` [B]); drop [B] bool: rows trained on the null emotion (CFG);
+            first_gain_weight: extra weight on the gain of step 0. The level is constant within an utterance, so
+            teacher forcing lets every later step copy it and only step 0 (1 frame in ~130) learns it from the
+            emotion: without this the sampled level barely follows the emotion.
         Returns:
             {"loss": mean CE over the six heads, "ce": [6] per head}.
         """
@@ -278,7 +281,10 @@ class ProsodyLM(nn.Module):
                 tgt[:, 0] = -100                                                  # step 0 always starts token 0
             ces.append(F.cross_entropy(lg.reshape(-1, lg.shape[-1]), tgt.reshape(-1), ignore_index=-100))
         ce = torch.stack(ces)
-        return {"loss": ce.mean(), "ce": ce.detach()}
+        loss = ce.mean()
+        if first_gain_weight > 0:
+            loss = loss + first_gain_weight * F.cross_entropy(logits[5][:, 0], steps[:, 0, 5])
+        return {"loss": loss, "ce": ce.detach()}
 
     def head_logits(self, h: torch.Tensor, steps: torch.Tensor, H: torch.Tensor, idx: torch.Tensor,
                     pos: torch.Tensor) -> list[torch.Tensor]:
@@ -313,7 +319,8 @@ class ProsodyLM(nn.Module):
             kokoro_dur: [n] Kokoro's predicted frames per token. style: [256] the voice's style vector.
             emotion: an ``Emotion`` / spec, or a [12] feature tensor.
             generator: the only randomness. guidance_scale: CFG on emotion (1 = conditional, 0 = unconditional,
-                > 1 stronger). temperature / top_k: sampling of every sub-token (temperature 0 = greedy).
+                > 1 stronger). temperature / top_k: sampling of the pitch, energy and gain sub-tokens (0 = greedy);
+                boundaries are always drawn at temperature 1 (their rate is the duration).
             contour_temperature: temperature of the pitch and energy sub-tokens (None = ``temperature``): each
                 frame's bin is drawn anew, so a high value roughens the contour frame to frame.
             pace: > 1 slower: Kokoro's predicted durations the LM sees are scaled by it.
@@ -338,8 +345,8 @@ class ProsodyLM(nn.Module):
         n_tok = torch.full((nb,), n)
         limit = max(n, min(c.max_frames, int(c.guard_factor * float(kd.sum())) + c.guard_frames))
 
-        temps = [temperature] + [temperature if contour_temperature is None else contour_temperature] * 4 \
-            + [temperature]
+        # the boundary head is a per-frame hazard: any temperature but 1 biases every duration (< 1 lengthens)
+        temps = [1.0] + [temperature if contour_temperature is None else contour_temperature] * 4 + [temperature]
 
         def pick(lg: torch.Tensor, j: int, forced: int | None = None) -> int:
             """Guided logits [nb, C] of sub-token j -> one sampled class (or ``forced``)."""

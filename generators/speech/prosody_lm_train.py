@@ -38,6 +38,7 @@ class TrainConfig:
     eval_every: int = 200
     ckpt_every_s: float = 180.0
     seed: int = 0
+    first_gain_weight: float = 0.0    # see ProsodyLM.forward; the shipped run: 0 to step 1200, then 1
 
 
 def examples(items: list[dict]) -> list[dict]:
@@ -169,7 +170,7 @@ def train(train_items: list[dict], val_items: list[dict], out: str | Path, cfg: 
             for gparam in opt.param_groups:
                 gparam["lr"] = _lr(step, cfg)
             b = collate([tr[i] for i in idx])
-            outp = model(**b, drop=dropper.mask(len(idx)))
+            outp = model(**b, drop=dropper.mask(len(idx)), first_gain_weight=cfg.first_gain_weight)
             opt.zero_grad(set_to_none=True)
             acc.backward(outp["loss"])
             acc.clip_grad_norm_(model.parameters(), 1.0)
