@@ -201,7 +201,7 @@ def form_plan(num_phrases: int, generator: torch.Generator) -> list[str]:
     """Phrase labels: a letter is new material, ``X'`` a varied repeat of phrase ``X``.
 
     1 -> A; 2 -> A A'; 3 -> A B A'; 4 -> AABA (A A' B A') or ABAC (A B A' C), picked by the generator;
-    longer pieces continue in groups of four with new letters (X X' Y Z) and end on A'.
+    longer pieces continue in groups of four (X X' Y A': new material, then A returns) and end on A'.
     """
     if num_phrases <= 0:
         return []
@@ -214,9 +214,9 @@ def form_plan(num_phrases: int, generator: torch.Generator) -> list[str]:
     aaba = int(torch.randint(0, 2, (1,), generator=generator)) == 0
     plan = ["A", "A'", "B", "A'"] if aaba else ["A", "B", "A'", "C"]
     letters = iter([c for c in "BCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in plan] * 40)
-    while len(plan) < num_phrases:
+    while len(plan) < num_phrases:  # later groups: new material, and A returns at the end of each (a rondo)
         x = next(letters)
-        plan += [x, x + "'", next(letters), next(letters)][: num_phrases - len(plan)]
+        plan += [x, x + "'", next(letters), "A'"][: num_phrases - len(plan)]
     if num_phrases > 4:
         plan[-1] = "A'"
     return plan
