@@ -9,6 +9,7 @@ MIDI files only (its track-aware analysis imports nothing from the generator).
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import tempfile
 import time
@@ -323,6 +324,7 @@ def bench_music(ctx: BenchContext) -> BenchResult:
         "arrangement: mode and onsets from every pitched track, register from the melody track. "
         f"mode_rewrite_rate = share of melodies rewritten major<->minor before harmonising: {res.figures['mode_rewrite_rate']:.0%}."
     )
+    shutil.rmtree(tmp, ignore_errors=True)  # the generated MIDI files are not kept
     res.notes.append(
         "prior_mode_agreement_cfg1 / cfg3: share of generations whose sampled melody already had the requested mode "
         "(no rewrite needed) at guidance scale 1, 1.5 (default) and 3; density_fader_4 / 12: measured onsets per bar "
