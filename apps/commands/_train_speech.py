@@ -8,7 +8,8 @@ import argparse
 def _add(p: argparse.ArgumentParser, with_model: bool) -> None:
     if with_model:
         p.add_argument("--model", choices=["ser"], default="ser", help="which speech model to train")
-    p.add_argument("--corpus", default="/work/cache/speech/corpus_small", help="corpus folder (manifest.jsonl) from `emotive corpus speech`")
+    p.add_argument("--corpus", default="/work/cache/speech/corpus_v2",
+                   help="corpus folder (manifest.jsonl) from `emotive corpus speech`; evaluated leave-one-voice-out")
     p.add_argument("--out", help="output folder (default: the shipped evaluators/speech/pretrained/ser)")
     p.add_argument("--cache", default=None, help="feature cache folder (default: <corpus>/cache)")
     p.add_argument("--workers", type=int, default=1)
@@ -17,7 +18,7 @@ def _add(p: argparse.ArgumentParser, with_model: bool) -> None:
 
 def register(subsub: argparse._SubParsersAction) -> None:
     _add(subsub.add_parser("speech", help="train a speech model (--model ser: the emotion recogniser)"), True)
-    _add(subsub.add_parser("speech-ser", help="train the speech emotion recogniser (LOSO figures + shipped weights)"), False)
+    _add(subsub.add_parser("speech-ser", help="train the speech emotion recogniser (leave-one-voice-out figures + shipped weights)"), False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,6 +29,6 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     cache = args.cache or f"{args.corpus.rstrip('/')}/cache"
     res = train_pretrained(args.corpus, args.out, cache, workers=args.workers)
-    print(f"LOSO 8-class accuracy {res['loso']['accuracy']:.1%}, arousal CCC {res['loso']['arousal_ccc']:.3f}, "
+    print(f"LOVO 8-class accuracy {res['loso']['accuracy']:.1%}, arousal CCC {res['loso']['arousal_ccc']:.3f}, "
           f"valence CCC {res['loso']['valence_ccc']:.3f} -> {res['path']}")
     return 0

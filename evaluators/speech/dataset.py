@@ -113,12 +113,19 @@ def loso(data: FeatureSet, cfg=None, log=None) -> dict:
     return lovo(data, cfg, log)
 
 
+def concat(*sets: FeatureSet) -> FeatureSet:
+    """Rows of several feature sets, in order."""
+    return FeatureSet(np.concatenate([s.feats for s in sets]), np.concatenate([s.labels for s in sets]),
+                      np.concatenate([s.vads for s in sets]), *([x for s in sets for x in getattr(s, f)] for f in
+                      ("speakers", "splits", "ids", "sources", "voice_sources", "sentences")))
+
+
 def held_out_voices(data: FeatureSet) -> list[str]:
     """The voices a leave-one-voice-out holds out in turn: every voice that is not a blend of others."""
     return sorted({s for s, vs in zip(data.speakers, data.voice_sources) if tuple(vs) == (s,)})
 
 
-def lovo(data: FeatureSet, cfg=None, log=None) -> dict:
+def lovo(data: FeatureSet, cfg=None, log=None, extra: FeatureSet | None = None) -> dict:
     """Leave-one-voice-out over the source voices (blends are never held out on their own).
 
     Fold for source voice ``s``: train on the train+val rows of every voice that does not contain ``s`` (so a blend
@@ -126,6 +133,8 @@ def lovo(data: FeatureSet, cfg=None, log=None) -> dict:
     speaks (its test-split sentences and most of its others). Speaker reference for a test row = mean features of
     ``s``'s *neutral* rows of other sentences (a few neutral recordings of the new voice), so no row is its own
     reference. The blends left out of the fold are scored the same way and reported apart (``per_blend``).
+    ``extra``: more training rows (another corpus), used under the same rule (train+val rows of voices without
+    ``s``), never scored.
 
     Returns overall accuracy (labelled rows; with the reference, as the recogniser is meant to be used) and
     ``accuracy_no_reference`` (one file, no reference), arousal/valence/dominance CCC (all test rows, random-VAD
@@ -155,6 +164,9 @@ def lovo(data: FeatureSet, cfg=None, log=None) -> dict:
     for s in held_out_voices(data):
         contains = np.array([s in vs for vs in data.voice_sources])
         tr = data.subset(~contains & (split != "test"))
+        if extra is not None:
+            tr = concat(tr, extra.subset(np.array([s not in vs for vs in extra.voice_sources], dtype=bool)
+                                         & (np.asarray(extra.splits) != "test")))
         if not len(tr.ids):
             continue
         model = train_ser(tr.feats, tr.labels, tr.vads, tr.speakers, cfg)
