@@ -16,6 +16,9 @@ def register(subsub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-sentences", type=int, default=None, help="use at most this many sentences per split")
     p.add_argument("--data-only", action="store_true", help="make the data and stop")
     p.add_argument("--ship", default=None, help="copy best/ (or latest/) + MODEL_CARD.md into this folder")
+    p.add_argument("--ship-from", choices=("best", "latest"), default="best",
+                   help="best: lowest held-out CE; latest: the last step (the shipped LM: the held-out CE does not "
+                   "weigh the level, which stage 2 fixes)")
     p.add_argument("--tiny", action="store_true", help="smoke mode: 3 sentences, a tiny LM, 4 steps (used by tests)")
     p.add_argument("--first-gain-weight", type=float, default=0.0,
                    help="extra loss weight on the first step's level (also on resume); the shipped LM: 0 to step "
@@ -50,12 +53,14 @@ def run(args: argparse.Namespace) -> int:
                 max_minutes=args.minutes)
     print(f"speech-lm step {res['step']}: held-out loss {res.get('loss', float('nan')):.4f} -> {args.out}/latest")
     if args.ship:
-        src = Path(args.out) / ("best" if (Path(args.out) / "best" / "model.safetensors").is_file() else "latest")
+        best = Path(args.out) / "best"
+        src = best if args.ship_from == "best" and (best / "model.safetensors").is_file() else Path(args.out) / "latest"
         dest = Path(args.ship)
         dest.mkdir(parents=True, exist_ok=True)
         for name in ("config.json", "model.safetensors"):
             shutil.copy2(src / name, dest / name)
-        metrics = json.loads((src / "metrics.json").read_text()) if (src / "metrics.json").is_file() else res
+        metrics = json.loads((src / "metrics.json").read_text()) if src == best and (src / "metrics.json").is_file() \
+            else res
         card = dest / "MODEL_CARD.md"
         head = ("# emotive prosody LM (engine `codec-lm`)\n\n"
                 f"- command: `emotive train speech-lm --out {args.out}"

@@ -130,3 +130,37 @@ def test_pipeline_codec_lm_engine_with_a_tiny_lm(tmp_path):
     z = pipe("Hi there.", emotion="angry:0", engine="codec-lm", generator=torch.Generator().manual_seed(5))
     n = pipe("Hi there.", emotion="neutral", engine="codec-lm", generator=torch.Generator().manual_seed(5))
     assert np.array_equal(z.waveform, n.waveform)
+
+
+@pytest.mark.pretrained
+def test_shipped_lm_is_small_and_follows_the_emotion():
+    """The shipped LM (no decoder needed): <= 25 MB; sad is slower, lower and quieter than happy on a test sentence."""
+    from emotive.generators.speech.frontend import join_words, kokoro_words
+    from emotive.generators.speech.prosody import KOKORO_PAUSES
+    from emotive.generators.speech.prosody_lm import PRETRAINED_DIR
+
+    if not (PRETRAINED_DIR / "model.safetensors").is_file():
+        pytest.skip("the prosody LM has not been shipped yet (`emotive train speech-lm --ship ...`)")
+    assert (PRETRAINED_DIR / "model.safetensors").stat().st_size <= 25 * 2**20
+    torch.set_num_threads(1)
+    lm = ProsodyLM.from_pretrained()
+    codec = ProsodyCodec()
+    words = [w for w in kokoro_words("The kettle clicked off just as the phone began to ring.")
+             if w.phonemes or w.text in KOKORO_PAUSES]
+    phon, _ = join_words(words, codec.kokoro.vocab.__contains__)
+    front, style = codec.front(phon, "jf_alpha")
+    out = {}
+    for label in ("happy", "sad"):
+        f0, dur, gain = [], [], []
+        for seed in range(3):
+            codes = lm.generate(codec.kokoro.token_ids(phon), front.d, front.durations, style, label,
+                                generator=torch.Generator().manual_seed(seed))
+            f = codec.dequantize(codes[0])
+            v = f.f0 >= 50
+            f0.append(np.median(12 * np.log2(f.f0[v] / 100)))
+            dur.append(f.frames.sum())
+            gain.append(f.gain_db.mean())
+        out[label] = (np.mean(f0), np.mean(dur), np.mean(gain))
+    assert out["sad"][0] < out["happy"][0] - 2       # semitones
+    assert out["sad"][1] > out["happy"][1] * 1.1     # frames
+    assert out["sad"][2] < out["happy"][2] - 3       # dB
