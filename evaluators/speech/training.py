@@ -71,7 +71,7 @@ Voices (rows): {voices} — the five packaged style vectors jf_alpha, jf_gongits
 the same-gender blends alma (alpha+tebukuro), nova (alpha+nezumi), wren (gongitsune+tebukuro).
 Labels: {labels}. Splits (sentence splits of `generators/speech/data/sentences.jsonl`): {splits}.
 Render time: ~{corpus["render_minutes"]:.0f} min between the first and last WAV, one worker, one ONNX thread, on a
-2-core machine shared with other jobs (~3-5 s of wall time per utterance).
+2-core machine shared with other jobs ({corpus["render_minutes"] * 60 / max(1, corpus["n"]):.1f} s of wall time per utterance).
 The old robotic-voice corpus (Piper joe, festival, flite through the WORLD engine) is not used: it is not rendered on
 this machine any more, and the recogniser's job is now to judge Kokoro speech.
 It has only *rule-generated* emotion: the model has learnt those rules' acoustics on one TTS engine, not human
@@ -123,6 +123,8 @@ training data did not help the held-out figures (trees 58.8 % vs 59.5 %, mean 63
 A within-voice check (4-fold over rows of seen voices, trees on reference-relative features, 211 rows) reached
 79 %: with audio-only statistics, happy / surprised / fearful (all high, wide F0) and calm / neutral / disgusted
 overlap most, and the amount of data limits the figures as much as the unseen voice does.
+Dividing the reference-relative features by the voice's neutral spread as well (z-scores) was worse
+(trees, same folds: 71.7 % vs 79.5 %; jm_kumo 36.6 % vs 57.7 %): not used.
 
 **Limits.** Without a reference of the same voice, pitch and level are judged against the training voices (lower
 accuracy: the "no ref" column). Trained on one engine's rule-made emotion. Input limits: see
