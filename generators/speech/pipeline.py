@@ -56,6 +56,8 @@ ENGINES = ("direct", "codec-lm")
 LM_GUIDANCE = 1.0
 """Default classifier-free guidance of the codec-lm engine (1 = the plain conditional model)."""
 CLAUSE_PUNCT = frozenset(",;:—–")
+REFERENCE_TEXTS = ("The weather report says it will be cloudy tomorrow.", "Please put the books back on the shelf.")
+"""Neutral sentences each voice reads once to give the recogniser its speaker reference (reranking)."""
 MOS_FLOOR = 4.0
 """Reranking: a take's MOS below this adds (4 - MOS) / 4 to its score."""
 
@@ -363,7 +365,21 @@ class EmotionalSpeechPipeline:
         seg = Segment(piece.text, phon, 0.0, dur, piece.emotion, piece.voice, words, phones, params)
         return wav.astype(np.float32), seg
 
-    def _score(self, wav: np.ndarray, text: str, emotion: Emotion) -> dict:
+    def _reference(self, voice: str) -> np.ndarray:
+        """The recogniser's speaker reference for ``voice``: mean features of its neutral reading of
+        ``REFERENCE_TEXTS`` (rendered once per voice), as the recogniser's card prescribes for a known voice."""
+        key = f"ref:{voice}"
+        if key not in self._judges:
+            ser = self._judges["ser"]
+            feats = []
+            for text in REFERENCE_TEXTS:
+                piece = self.plan(text, Emotion.parse("neutral"), voice)[0]
+                wav, _ = self._render(piece, ProsodyParams(), np.random.default_rng(0), 1.0)
+                feats.append(ser.features(wav, SAMPLE_RATE))
+            self._judges[key] = np.mean(feats, axis=0)
+        return self._judges[key]
+
+    def _score(self, wav: np.ndarray, text: str, emotion: Emotion, voice: str) -> dict:
         """Reranking score of one take (lower is better): WER + (1 - P(requested)) + MOS shortfall."""
         from emotive.evaluators.speech.asr import intelligibility
         from emotive.evaluators.speech.naturalness import naturalness
@@ -371,7 +387,7 @@ class EmotionalSpeechPipeline:
 
         if "ser" not in self._judges:
             self._judges["ser"] = SpeechEmotionRecognizer.from_pretrained()
-        v = self._judges["ser"].evaluate(wav, emotion, sr=SAMPLE_RATE)
+        v = self._judges["ser"].evaluate(wav, emotion, sr=SAMPLE_RATE, reference=self._reference(voice))
         sc = {"wer": intelligibility(wav, SAMPLE_RATE, text).wer if text else 0.0,
               "p_emotion": float(np.dot(np.asarray(v.probs), np.asarray(emotion.probs))),
               "mos": naturalness(wav, SAMPLE_RATE)}
@@ -391,7 +407,7 @@ class EmotionalSpeechPipeline:
                 takes.append(self._render(piece, base.perturbed(rng), rng, pace))
         if num_candidates == 1:
             return takes[0][0], takes[0][1], []
-        scores = [self._score(w, piece.text, piece.emotion) for w, _ in takes]
+        scores = [self._score(w, piece.text, piece.emotion, piece.voice) for w, _ in takes]
         best = int(np.argmin([s["score"] for s in scores]))
         return takes[best][0], takes[best][1], scores
 
