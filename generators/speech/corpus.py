@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from emotive.conditioning import LABELS, Emotion, EmotiveError
-from emotive.generators.speech.kokoro import NAMED_VOICES, SAMPLE_RATE
+from emotive.generators.speech.kokoro import SAMPLE_RATE
 from emotive.generators.speech.prosody import KOKORO_PAUSES, ProsodyParams
 from emotive.generators.speech.sentences import load_sentences
 
@@ -56,9 +56,17 @@ PAUSE_MERGE_S = 0.08
 TARGET_RMS_DB = -26.0
 """Active-speech level used by :func:`_normalise` (the bench's plain-voice conversion reference)."""
 
-VOICE_SOURCES: dict[str, tuple[str, ...]] = {v.name: tuple(s for s, _ in v.blend) for v in NAMED_VOICES}
-"""Named voice -> the source style vectors it is made of (a leave-one-voice-out split needs them)."""
-SOURCE_VOICES: tuple[str, ...] = tuple(v.name for v in NAMED_VOICES if len(v.blend) == 1)
+CORPUS_VOICES: dict[str, str] = {
+    "jf_alpha": "jf_alpha", "jf_gongitsune": "jf_gongitsune", "jf_nezumi": "jf_nezumi", "jf_tebukuro": "jf_tebukuro",
+    "jm_kumo": "jm_kumo", "alma": "0.5 jf_alpha + 0.5 jf_tebukuro", "nova": "0.6 jf_alpha + 0.4 jf_nezumi",
+    "wren": "0.5 jf_gongitsune + 0.5 jf_tebukuro",
+}
+"""Corpus speaker -> the voice spec it is rendered with: the eight voices of corpus v2 (the shipped recogniser's
+data), fixed here so that the recipe reproduces it whatever voices the product lists later."""
+VOICE_SOURCES: dict[str, tuple[str, ...]] = {
+    name: tuple(t.split()[-1] for t in spec.split("+")) for name, spec in CORPUS_VOICES.items()}
+"""Corpus speaker -> the source style vectors it is made of (a leave-one-voice-out split needs them)."""
+SOURCE_VOICES: tuple[str, ...] = tuple(n for n, src in VOICE_SOURCES.items() if len(src) == 1)
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,7 @@ class CorpusSize:
     max_words: int | None = None
 
 
-ALL_VOICES = tuple(v.name for v in NAMED_VOICES)
+ALL_VOICES = tuple(CORPUS_VOICES)
 SIZES: dict[str, CorpusSize] = {
     # seconds, for tests: 2 voices x 2 labels x 1 short sentence
     "tiny": CorpusSize(("jf_alpha", "jm_kumo"), {"train": 1, "val": 0, "test": 0}, 0, ("angry", "sad"), max_words=5),
@@ -244,7 +252,7 @@ def make_utterance(item: dict, pipe=None) -> tuple[np.ndarray, dict]:
 
     pipe = pipe or _pipeline()
     params = params_for(item)
-    out = pipe(item["sentence"]["text"], emotion=item["emotion"], voice=item["speaker"],
+    out = pipe(item["sentence"]["text"], emotion=item["emotion"], voice=CORPUS_VOICES.get(item["speaker"], item["speaker"]),
                generator=torch.Generator().manual_seed(item["seed"]), params=params)
     wav = out.waveform
     dur = len(wav) / out.sample_rate

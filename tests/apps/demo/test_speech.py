@@ -98,7 +98,7 @@ def test_text_and_voice_checks():
         with pytest.raises(ux.DemoInputError, match=words):
             speech.check_text(bad)
     assert speech.check_voice("jm_kumo") == "jm_kumo"
-    assert speech.check_voice("0.5 jf_alpha + 0.5 jf_tebukuro") == "alma"  # a named blend is named
+    assert speech.check_voice("0.5 jf_alpha + 0.5 jf_gongitsune") == "aria"  # a named blend is named
     with pytest.raises(ux.DemoInputError, match="Unknown voice 'nobody'; available: jf_alpha"):
         speech.check_voice("nobody")
     for bad in ("0.5 jf_alpha + 0.5 jm_kumo", "-1 jf_alpha", "nan jf_alpha", "", None):

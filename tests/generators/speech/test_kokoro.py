@@ -90,7 +90,8 @@ def test_voices_names_blends_and_errors(bank):
     blend = dict(bank.parse("0.6 jf_alpha + 0.4 jf_nezumi"))
     assert blend == pytest.approx({"jf_alpha": 0.6, "jf_nezumi": 0.4})
     assert dict(bank.parse("3 jf_alpha + 1 nova")) == pytest.approx({"jf_alpha": 0.75 + 0.25 * 0.6, "jf_nezumi": 0.1})
-    assert bank.canonical("0.5 jf_alpha + 0.5 jf_tebukuro") == "alma"
+    assert bank.canonical("0.5 jf_alpha + 0.5 jf_gongitsune") == "aria"
+    assert "jf_tebukuro" not in bank.names and bank.parse("jf_tebukuro") == (("jf_tebukuro", 1.0),)
     s = bank.style("0.6 jf_alpha + 0.4 jf_nezumi", 20)
     assert s.shape == (256,) and np.allclose(s, 0.6 * bank.vectors["jf_alpha"][19] + 0.4 * bank.vectors["jf_nezumi"][19])
     for bad, words in [("nobody", "Unknown voice"), ("-1 jf_alpha", "finite and >= 0"), ("nan jf_alpha", "finite"),
