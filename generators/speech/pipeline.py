@@ -358,10 +358,11 @@ class EmotionalSpeechPipeline:
         # timings: token i (1..n; 0 and n+1 are BOS/EOS) spans frames [ends[i-1], ends[i]), moved by the trim
         sec = FRAME_SAMPLES / SAMPLE_RATE
         dur = len(wav) / SAMPLE_RATE
-        ends = np.clip(np.cumsum(frames) * sec - a / SAMPLE_RATE, 0.0, dur)
-        starts = np.clip(ends - frames * sec, 0.0, dur)
+        cum = np.concatenate([[0.0], np.cumsum(frames)]) * sec - a / SAMPLE_RATE
+        bounds = np.clip(cum, 0.0, (b - a) / SAMPLE_RATE)      # token i spans [bounds[i], bounds[i + 1])
+        starts, ends = bounds[:-1], bounds[1:]
         phones = [(c, float(starts[i + 1]), float(ends[i + 1])) for i, c in enumerate(phon)]
-        words = [WordTiming(w.text, float(starts[a + 1]), float(ends[b])) for w, (a, b) in zip(piece.words, spans) if b > a]
+        words = [WordTiming(w.text, float(starts[i + 1]), float(ends[j])) for w, (i, j) in zip(piece.words, spans) if j > i]
         seg = Segment(piece.text, phon, 0.0, dur, piece.emotion, piece.voice, words, phones, params)
         return wav.astype(np.float32), seg
 
@@ -483,7 +484,8 @@ class EmotionalSpeechPipeline:
             emotion: an Emotion or anything ``Emotion.parse`` accepts (label, ``sad:0.6``, mixture, VAD, free
                 text); None = neutral. Intensity 0 speaks as the plain voice.
             voice: a name from ``self.voices`` or a same-gender blend such as ``"0.6 jf_alpha + 0.4 jf_nezumi"``.
-            generator: the only source of randomness (jitter/tremor phase, the variation of extra takes).
+            generator: the only source of randomness: the variation of extra takes (``num_candidates`` > 1) and the
+                codec-lm engine's sampling. The direct engine's first take is the rules exactly, whatever the seed.
             engine: ``"direct"`` (the rules in Kokoro's graph) or ``"codec-lm"`` (the prosody LM's tokens through
                 Kokoro's decoder).
             num_candidates: takes per sentence (1-16); > 1 keeps the take the judges score best.

@@ -115,14 +115,14 @@ def test_takes_note_names_the_kept_take():
     assert speech._takes_note(SimpleNamespace(scores=[]), 1) == ""
 
 
-def test_speech_is_seeded():
+def test_speech_is_deterministic():
+    """One take is the rules exactly: the same request gives the same audio (the seed varies extra takes only)."""
     from emotive.conditioning import Emotion
 
-    runs = [speech.synthesise("Oh no.", "jf_alpha", Emotion.parse("fearful:0.7"), seed)[0] for seed in (3, 3, 4)]
+    runs = [speech.synthesise("Oh no.", "jf_alpha", Emotion.parse("fearful:0.7"), seed)[0] for seed in (3, 3)]
     data = [sf.read(str(w), dtype="float32")[0] for w in runs]
-    assert len(data[0]) == len(data[1]) and (data[0] == data[1]).all()
-    assert len(data[0]) != len(data[2]) or not (data[0] == data[2]).all()
-    assert len({str(w) for w in runs}) == 3, "every take is a fresh download file"
+    assert len(data[0]) == len(data[1]) > 0 and (data[0] == data[1]).all()
+    assert len({str(w) for w in runs}) == 2, "every take is a fresh download file"
 
 
 # ------------------------------------------------------------------ through the session's demo

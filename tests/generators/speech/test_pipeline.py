@@ -52,10 +52,13 @@ def test_output_shape_and_timings(pipe):
 
 
 def test_seeded_and_deterministic(pipe):
+    """The direct engine's first take is the rules exactly (seed-independent); extra takes vary with the seed."""
     a = pipe("Oh no.", emotion="fearful", generator=torch.Generator().manual_seed(5))
-    b = pipe("Oh no.", emotion="fearful", generator=torch.Generator().manual_seed(5))
-    c = pipe("Oh no.", emotion="fearful", generator=torch.Generator().manual_seed(6))
-    assert np.array_equal(a.waveform, b.waveform) and not np.array_equal(a.waveform, c.waveform)
+    b = pipe("Oh no.", emotion="fearful", generator=torch.Generator().manual_seed(6))
+    assert np.array_equal(a.waveform, b.waveform)
+    f = ProsodyParams.from_emotion("fearful")
+    p1, p2 = (f.perturbed(np.random.default_rng(s)) for s in (1, 2))
+    assert p1 != p2 and p1 == f.perturbed(np.random.default_rng(1))
 
 
 def test_intensity_zero_is_plain_kokoro(pipe):
