@@ -48,7 +48,7 @@ def test_output_shape_and_timings(pipe):
         assert all(b >= a - 1e-9 for a, b in itertools.pairwise(times))
         assert seg.start <= times[0] and times[-1] <= seg.end + 1e-9
         for w in seg.words:
-            assert seg.start <= w.start < w.end <= seg.end
+            assert seg.start <= w.start <= w.end <= seg.end      # trailing punctuation may be cut to 0 s
 
 
 def test_seeded_and_deterministic(pipe):
