@@ -37,7 +37,7 @@ MODEL_ALIASES = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 """OpenAI's model names, accepted so existing clients work unchanged; all speak with the one engine."""
 OPENAI_VOICES = {
     "alloy": "jf_alpha", "ash": "jm_kumo", "ballad": "jm_kumo", "coral": "jf_gongitsune", "echo": "jm_kumo",
-    "fable": "jm_kumo", "onyx": "jm_kumo", "sage": "jf_tebukuro", "shimmer": "jf_nezumi", "verse": "jm_kumo",
+    "fable": "jm_kumo", "onyx": "jm_kumo", "sage": "aria", "shimmer": "jf_nezumi", "verse": "jm_kumo",
 }
 """OpenAI's voice names -> ours (``nova`` is one of ours already): female-sounding names to the female voices,
 the others to the one male voice."""
