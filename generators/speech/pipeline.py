@@ -453,15 +453,26 @@ class EmotionalSpeechPipeline:
         """Like ``__call__`` but yields each piece (sentence) as soon as it is rendered; the chunks joined equal
         ``__call__``'s waveform for the same arguments and seed."""
         emo, voice = self._validate(emotion, voice, engine, num_candidates, pace, params, guidance_scale)
+        for i, (wav, seg, _) in enumerate(self._rendered(text, emo, voice, generator, engine, num_candidates, pace,
+                                                         params, guidance_scale)):
+            yield SpeechChunk(np.clip(wav, -1.0, 1.0), SAMPLE_RATE, seg, i)
+
+    def _rendered(self, text: str, emo: Emotion, voice: str, generator, engine: str, num_candidates: int,
+                  pace: float, params: ProsodyParams | None, guidance_scale: float | None, progress: bool = False
+                  ) -> Iterator[tuple[np.ndarray, Segment, list[dict]]]:
+        """The one rendering loop behind ``stream`` and ``__call__``: (audio, segment at its place in the
+        output, reranking scores) per piece."""
+        from tqdm import tqdm
+
         pieces = self.plan(text, emo, voice)
         rng = self._rng(generator)
         t = 0.0
-        for i, piece in enumerate(pieces):
-            wav, seg, _ = self._speak_piece(piece, rng, num_candidates, pace, params, engine, guidance_scale)
+        for i, piece in enumerate(tqdm(pieces, disable=not progress, desc="speak", unit="sentence")):
+            wav, seg, sc = self._speak_piece(piece, rng, num_candidates, pace, params, engine, guidance_scale)
             wav, seg = _join(pieces, i, wav, seg)
             seg = _shift(seg, t)
             t += len(wav) / SAMPLE_RATE
-            yield SpeechChunk(np.clip(wav, -1.0, 1.0), SAMPLE_RATE, seg, i)
+            yield wav, seg, sc
 
     @torch.no_grad()
     def __call__(
@@ -498,19 +509,12 @@ class EmotionalSpeechPipeline:
         Returns:
             :class:`SpeechOutput`.
         """
-        from tqdm import tqdm
-
         emo, voice = self._validate(emotion, voice, engine, num_candidates, pace, params, guidance_scale)
-        pieces = self.plan(text, emo, voice)
-        rng = self._rng(generator)
         wavs, segs, scores = [], [], []
-        t = 0.0
-        for i, piece in enumerate(tqdm(pieces, disable=not progress, desc="speak", unit="sentence")):
-            wav, seg, sc = self._speak_piece(piece, rng, num_candidates, pace, params, engine, guidance_scale)
-            wav, seg = _join(pieces, i, wav, seg)
-            segs.append(_shift(seg, t))
-            t += len(wav) / SAMPLE_RATE
+        for wav, seg, sc in self._rendered(text, emo, voice, generator, engine, num_candidates, pace, params,
+                                           guidance_scale, progress):
             wavs.append(wav)
+            segs.append(seg)
             if sc:
                 scores.append(sc)
         wav = np.clip(np.concatenate(wavs), -1.0, 1.0).astype(np.float32)
