@@ -4,8 +4,9 @@ On the held-out test sentences (``generators/speech/data/sentences.jsonl``, spli
 labels: Distill-MOS (naturalness), Whisper tiny.en WER, the recogniser's label accuracy, and the measured prosody
 (F0 level and span, duration, loudness) against the same voice's neutral take of the same sentence. Plain Kokoro is
 the neutral take (the neutral rules are the identity). Side by side in the same run: plain Kokoro +
-``emotive convert`` (WORLD rules on its audio) and the first codec LM (``WorldLMPipeline``). Then the 5-step arousal
-control, intensity 0, the per-voice table, speed (RTF, first streamed audio, peak RAM, import cost) and bad input.
+``emotive convert`` (WORLD rules on its audio) and the codec-lm engine (the prosody LM's tokens through Kokoro). Then
+the 5-step arousal control, intensity 0, the per-voice table, speed (RTF, first streamed audio, peak RAM, import cost)
+and bad input.
 """
 
 from __future__ import annotations
@@ -216,14 +217,21 @@ def _intensity_zero(res: BenchResult, pipe) -> None:
 
 
 def _side_by_side(ctx: BenchContext, res: BenchResult, pipe, judges: _Judges, sentences: list[str]) -> None:
-    """This engine vs plain Kokoro + `emotive convert` vs the first codec LM, on 4 labels x 2 voices."""
+    """This engine (direct) vs plain Kokoro + `emotive convert` vs the codec-lm engine, on 4 labels x 2 voices x
+    2 sentences, same seeds."""
     import torch
 
     from emotive.generators.speech.prosody import ProsodyPipeline
+    from emotive.generators.speech.prosody_lm import PRETRAINED_DIR
 
     labels = ["happy", "sad", "angry", "fearful"]
     conv = ProsodyPipeline()
-    out = {"direct": [], "convert": [], "world-lm": []}
+    lm = (PRETRAINED_DIR / "model.safetensors").is_file()
+    if not lm:
+        res.notes.append("no shipped prosody LM: the codec-lm engine was not measured")
+    names = {"direct": "direct (this engine)", "convert": "plain Kokoro + emotive convert",
+             "codec_lm": "codec-lm engine (prosody LM)"}
+    out: dict[str, list[dict]] = {key: [] for key in names}
     for voice in pipe.voices[:2]:
         for si, text in enumerate(sentences[:2]):
             plain = pipe(text, emotion="neutral", voice=voice).waveform
@@ -233,26 +241,18 @@ def _side_by_side(ctx: BenchContext, res: BenchResult, pipe, judges: _Judges, se
                 out["direct"].append({"target": label, **judges(d.waveform, pipe.sample_rate, text, e)})
                 c = conv(plain, pipe.sample_rate, emotion=e, generator=ctx.seed + si)
                 out["convert"].append({"target": label, **judges(c.audio, c.sr, text, e)})
-    try:
-        from emotive.generators.speech.world_lm import WorldLMPipeline
-
-        old = WorldLMPipeline.from_pretrained()
-        for voice in ("joe", "slt"):
-            for si, text in enumerate(sentences[:2]):
-                for label in labels:
-                    e = Emotion.from_label(label, 1.0)
-                    w = old(text, emotion=e, voice=voice, generator=torch.Generator().manual_seed(ctx.seed + si))
-                    out["world-lm"].append({"target": label, **judges(w.waveform, w.sample_rate, text, e)})
-    except Exception as exc:  # the old weights may be gone once the prosody-token LM replaces them
-        res.notes.append(f"first codec LM not measured: {str(exc)[:120]}")
+                if lm:
+                    m = pipe(text, emotion=e, voice=voice, engine="codec-lm",
+                             generator=torch.Generator().manual_seed(ctx.seed + si))
+                    out["codec_lm"].append({"target": label, **judges(m.waveform, m.sample_rate, text, e)})
     rows = []
-    for name, rs in out.items():
+    for key, rs in out.items():
         if not rs:
             continue
-        rows.append([name, len(rs), round(float(np.mean([r["mos"] for r in rs])), 2),
+        rows.append([names[key], len(rs), round(float(np.mean([r["mos"] for r in rs])), 2),
                      round(float(np.min([r["mos"] for r in rs])), 2), round(_wer(rs), 3),
                      round(float(np.mean([r["label"] == r["target"] for r in rs])), 2)])
-        res.figures[f"side_{name}_mos"] = rows[-1][2]
+        res.figures[f"side_{key}_mos"] = rows[-1][2]
     res.table("Side by side (happy, sad, angry, fearful; 2 voices x 2 sentences)",
               ["engine", "takes", "MOS mean", "MOS worst", "WER", "recognised as requested"], rows)
 
@@ -345,7 +345,7 @@ def _bad_input(res: BenchResult, pipe) -> None:
           "speech", order=36)
 def bench_speech_kokoro_emotion(ctx: BenchContext) -> BenchResult:
     """The same takes as ``speech-kokoro`` (same sentences, voices, labels and seeds), judged by the speech emotion
-    recogniser; then this engine, plain Kokoro + ``emotive convert`` and the first codec LM side by side. A separate
+    recogniser; then this engine, plain Kokoro + ``emotive convert`` and the codec-lm engine side by side. A separate
     section so that it can be re-run alone after the recogniser is retrained."""
     import torch
 
