@@ -222,15 +222,6 @@ def phonemize(text: str, normalize: bool = True) -> list[str]:
     return phones
 
 
-def phonemize_words(text: str, normalize: bool = True) -> list[list[str]]:
-    """Like :func:`phonemize` but grouped by word."""
-    from phonemizer.separator import Separator
-
-    s = normalize_text(text) if normalize else text
-    ipa = _backend().phonemize([s], separator=Separator(phone=" ", word=" | "), strip=True)[0]
-    return [w for w in (ipa_to_arpabet(chunk.split()) for chunk in ipa.split("|")) if w]
-
-
 def ipa_symbols_to_phones(
     symbols: Sequence[str], durations: Sequence[float], min_pause: float = 0.06
 ) -> list[dict]:
