@@ -1,7 +1,8 @@
 """Build and launch the demo page: the shared emotion panel above one tab per available generator.
 
 ``build_app()`` returns the ``gr.Blocks`` (nothing loaded yet, start-up stays
-fast); ``launch()`` starts the server; the text resolver and each tab's
+fast); ``launch()`` starts the server, with ``emotive serve``'s speech API
+(``/v1/...``, :func:`speech_api`) in front of the page; the text resolver and each tab's
 models then load in a background thread, started when the first page has
 loaded (or after :data:`WARM_UP_DELAY_S`), so loading them does not compete
 with serving the first page.
@@ -14,8 +15,12 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
+
+from emotive.apps.server.app import ApiInFront
 
 from . import rundir, ux
 from .panel import build_panel
@@ -98,6 +103,18 @@ def build_app(tabs: list[TabInfo] | None = None) -> DemoApp:
     built.append(app)
     blocks.queue(default_concurrency_limit=ux.LIGHT_LIMIT, max_size=ux.QUEUE_MAX_SIZE)
     return app
+
+
+def speech_api() -> Any | None:
+    """``emotive serve``'s OpenAI-compatible speech API (``/v1/audio/speech``, ``/v1/models``, ``/v1/voices``) for
+    the demo's own port, speaking with the Speech tab's pipeline (one Kokoro in memory); None without the TTS."""
+    from .tabs import speech
+
+    if not speech.tts_ready():
+        return None
+    from emotive.apps.server.app import Limits, create_app
+
+    return create_app(load_pipeline=speech._pipe, limits=Limits(), warm=False)
 
 
 def start_warm_up(app: DemoApp) -> None:
@@ -223,6 +240,7 @@ def launch(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, block: bool = Tru
     rundir.adopt_as_temp_dir()  # `emotive demo` did so before importing gradio; again for Python callers
     limit_malloc_arenas()
     app = build_app()
+    api = speech_api()
     app.blocks.launch(
         server_name=host,
         server_port=port,
@@ -237,6 +255,7 @@ def launch(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, block: bool = Tru
         css=CSS,
         quiet=True,
         state_session_capacity=SESSION_CAPACITY,
+        app_kwargs={"middleware": [Middleware(ApiInFront, api=api)]} if api is not None else None,
     )
     sweeping = threading.Event()
     threading.Thread(target=_sweep_loop, args=(sweeping,), name="emotive-sweep", daemon=True).start()

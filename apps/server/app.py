@@ -18,6 +18,9 @@ Routes:
 Errors are OpenAI-shaped JSON ``{"error": {"message", "type", "param", "code"}}``: 400 for values the engine
 refuses, 413 for a body over the limit, 422 for a malformed body or wrong types, 429 when every render slot and
 waiting place is taken, 404/405 for other routes; never a traceback.
+
+``emotive demo`` serves these routes too, on its own port (:class:`ApiInFront`), speaking with the Speech tab's
+pipeline.
 """
 
 import asyncio
@@ -117,9 +120,29 @@ class _TooLarge(Exception):
     pass
 
 
+class ApiInFront:
+    """ASGI middleware: requests under ``/v1`` go to ``api`` (:func:`create_app`'s app, with its limits and JSON
+    errors), every other request to the app it wraps. ``emotive demo`` puts the API in front of its Gradio app
+    this way, so the demo's port serves the same routes as ``emotive serve``."""
+
+    PREFIX = "/v1"
+
+    def __init__(self, app: Any, api: Any):
+        self.app, self.api = app, api
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path == self.PREFIX or path.startswith(self.PREFIX + "/"):
+            await self.api(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 def create_app(load_pipeline: Callable[[], Any] | None = None, limits: Limits = Limits(), warm: bool = True) -> Any:
-    """The FastAPI app. ``load_pipeline``: returns the pipeline (default: the packaged Kokoro), called once at
-    start-up; ``warm`` renders one word then so the first request does not pay for loading."""
+    """The FastAPI app (wrapped in the body-size limit). ``load_pipeline``: returns the pipeline (default: the
+    packaged Kokoro), called once at start-up, or by the first request when the app is served without its lifespan
+    (behind :class:`ApiInFront`); ``warm`` renders one word at start-up so the first request does not pay for
+    loading."""
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -127,20 +150,30 @@ def create_app(load_pipeline: Callable[[], Any] | None = None, limits: Limits = 
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    state: dict[str, Any] = {"admitted": 0, "served": 0, "refused": 0}
+    state: dict[str, Any] = {"admitted": 0, "served": 0, "refused": 0, "slots": asyncio.Semaphore(limits.workers),
+                             "loading": asyncio.Lock()}
+
+    def load() -> Any:
+        if load_pipeline is not None:
+            return load_pipeline()
+        from emotive.generators.speech.pipeline import EmotionalSpeechPipeline
+
+        return EmotionalSpeechPipeline.from_pretrained()
+
+    async def pipeline() -> Any:
+        """The pipeline, loaded by the first request when the app runs without its lifespan (mounted in the demo:
+        :class:`ApiInFront`)."""
+        if "pipe" not in state:
+            async with state["loading"]:
+                if "pipe" not in state:
+                    state["pipe"] = await run_in_threadpool(load)
+        return state["pipe"]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if load_pipeline is None:
-            from emotive.generators.speech.pipeline import EmotionalSpeechPipeline
-
-            pipe = await run_in_threadpool(EmotionalSpeechPipeline.from_pretrained)
-        else:
-            pipe = await run_in_threadpool(load_pipeline)
+        pipe = await pipeline()
         if warm:
             await run_in_threadpool(pipe, "Hello.")
-        state["pipe"] = pipe
-        state["slots"] = asyncio.Semaphore(limits.workers)
         yield
 
     app = FastAPI(title="emotive speech", description=__doc__, lifespan=lifespan, docs_url="/docs",
@@ -192,7 +225,7 @@ def create_app(load_pipeline: Callable[[], Any] | None = None, limits: Limits = 
 
     @app.get("/v1/voices")
     async def voices() -> dict:
-        pipe = state["pipe"]
+        pipe = await pipeline()
         data = [{"id": v, "object": "voice"} for v in pipe.voices]
         data += [{"id": k, "object": "voice", "alias_of": v} for k, v in OPENAI_VOICES.items() if k not in pipe.voices]
         return {"object": "list", "data": data, "default": pipe.voices[0]}
@@ -203,7 +236,7 @@ def create_app(load_pipeline: Callable[[], Any] | None = None, limits: Limits = 
 
     @app.post("/v1/audio/speech")
     async def speech(req: SpeechRequest) -> Any:
-        job = _check(req, state["pipe"], limits)
+        job = _check(req, await pipeline(), limits)
         if state["admitted"] >= limits.workers + limits.queue:
             state["refused"] += 1
             raise ApiError(429, f"The server is busy ({limits.workers} rendering, {limits.queue} waiting); retry "
