@@ -1,9 +1,9 @@
 """Text frontend: normalisation (numbers, dates, abbreviations), Kokoro phonemes and ARPAbet phonemes.
 
-Phonemes come from espeak-ng (bundled by ``espeakng-loader``, driven through
-``phonemizer``) as IPA and are mapped onto the 39-phoneme CMU ARPAbet set
-(upper case, no stress digits). The same IPA table turns Piper's per-symbol
-durations into timed ARPAbet phones (``ipa_symbols_to_phones``).
+Kokoro phonemes (misaki's set) come from hibari-tts' offline G2P (``kokoro_words``). ARPAbet phonemes
+come from espeak-ng (bundled by ``espeakng-loader``, driven through ``phonemizer``) as IPA and are mapped
+onto the 39-phoneme CMU ARPAbet set (upper case, no stress digits), for the real-corpus readers and the
+sentence splits' phoneme coverage check.
 """
 
 from __future__ import annotations
@@ -40,14 +40,6 @@ IPA_TO_ARPABET: dict[str, tuple[str, ...]] = {
     "x": ("K",), "ç": ("HH",), "ɬ": ("L",), "n̩": ("AH", "N"), "l̩": ("AH", "L"),
 }
 _IGNORED = frozenset("ˈˌː̩ˑ-")
-_PUNCT = frozenset(",.;:!?—…()\"")
-
-# Festival/flite (radio phone set) -> our lowercase ARPAbet; anything silent -> pau.
-ENGINE_PHONE_MAP: dict[str, str] = {
-    "ax": "ah", "axr": "er", "dx": "t", "el": "l", "em": "m", "en": "n", "nx": "n", "hv": "hh",
-    "h#": "pau", "brth": "pau", "ssil": "pau", "sil": "pau", "#": "pau", "_": "pau",
-}
-
 
 class FrontendError(EmotiveError):
     """Text the frontend cannot turn into phonemes."""
@@ -220,88 +212,6 @@ def phonemize(text: str, normalize: bool = True) -> list[str]:
     if not phones:
         raise FrontendError(f"No phonemes found in {text!r}.")
     return phones
-
-
-def ipa_symbols_to_phones(
-    symbols: Sequence[str], durations: Sequence[float], min_pause: float = 0.06
-) -> list[dict]:
-    """Per-symbol durations (Piper's alignment: one IPA code point each) -> timed ARPAbet phones.
-
-    Stress marks give their time to the next phone, length marks and word spaces
-    to the previous one; punctuation and the utterance edges ('^', '$') become
-    ``pau`` (a space longer than ``min_pause`` seconds does too).
-
-    Returns:
-        ``[{"phone": "hh", "start": 0.0, "end": 0.05}, ...]``, seconds, contiguous.
-    """
-    out: list[dict] = []
-    t = 0.0
-    carry = 0.0  # time waiting for the next phone (stress marks)
-    i = 0
-    n = len(symbols)
-
-    def add(phone: str, dur: float) -> None:
-        nonlocal t
-        if out and out[-1]["phone"] == phone == "pau":
-            out[-1]["end"] = round(t + dur, 5)
-        else:
-            out.append({"phone": phone, "start": round(t, 5), "end": round(t + dur, 5)})
-        t += dur
-
-    while i < n:
-        sym, dur = symbols[i], float(durations[i])
-        if sym in ("^", "$", "_") or sym in _PUNCT:
-            add("pau", dur + carry)
-            carry = 0.0
-            i += 1
-            continue
-        if sym == " ":
-            if dur >= min_pause:
-                add("pau", dur)
-            elif out:
-                out[-1]["end"] = round(out[-1]["end"] + dur, 5)
-                t += dur
-            else:
-                carry += dur
-            i += 1
-            continue
-        if sym in ("ˈ", "ˌ"):
-            carry += dur
-            i += 1
-            continue
-        if sym in ("ː", "̩", "ˑ"):
-            if out:
-                out[-1]["end"] = round(out[-1]["end"] + dur, 5)
-                t += dur
-            else:
-                carry += dur
-            i += 1
-            continue
-        for L in (3, 2, 1):
-            chunk = symbols[i : i + L]
-            # length marks may sit inside a key ("ɑːɹ"); match on the joined symbols
-            key = "".join(chunk)
-            if len(chunk) == L and key in IPA_TO_ARPABET:
-                total = sum(float(d) for d in durations[i : i + L]) + carry
-                carry = 0.0
-                arpa = IPA_TO_ARPABET[key]
-                for a in arpa:
-                    add(a.lower(), total / len(arpa))
-                i += L
-                break
-        else:
-            carry += dur  # unknown symbol: its time goes to the next phone
-            i += 1
-    if carry and out:
-        out[-1]["end"] = round(out[-1]["end"] + carry, 5)
-    return out
-
-
-def engine_phone(p: str) -> str:
-    """A festival/flite phone name -> our lowercase ARPAbet (or ``pau``)."""
-    p = p.strip().lower()
-    p = ENGINE_PHONE_MAP.get(p, p)
-    return p if p == "pau" or p.upper() in ARPABET else "pau"
 
 
 # ------------------------------------------------------------------ Kokoro phonemes (misaki set)

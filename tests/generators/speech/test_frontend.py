@@ -1,11 +1,8 @@
-import itertools
-
 import pytest
 
 from emotive.generators.speech.frontend import (
     ARPABET,
     FrontendError,
-    ipa_symbols_to_phones,
     normalize_text,
     number_to_words,
     ordinal_to_words,
@@ -47,15 +44,3 @@ def test_phonemize_arpabet():
     assert ph[:2] == ["DH", "AH"]
     for p in ("JH", "ZH", "OY", "TH"):
         assert p in ph
-
-
-def test_ipa_symbols_to_phones_keeps_time():
-    syms = ["^", "h", "ə", "l", "ˈ", "o", "ʊ", " ", "ð", "ˈ", "ɛ", "ɹ", ",", "$"]
-    durs = [0.05, 0.03, 0.04, 0.05, 0.02, 0.06, 0.04, 0.01, 0.03, 0.01, 0.08, 0.05, 0.1, 0.05]
-    phones = ipa_symbols_to_phones(syms, durs)
-    assert [p["phone"] for p in phones] == ["pau", "hh", "ah", "l", "ow", "dh", "eh", "r", "pau"]
-    assert phones[-1]["end"] == pytest.approx(sum(durs), abs=1e-4)
-    for a, b in itertools.pairwise(phones):
-        assert a["end"] == pytest.approx(b["start"], abs=1e-4)
-    ow = phones[4]
-    assert ow["end"] - ow["start"] == pytest.approx(0.02 + 0.06 + 0.04 + 0.01, abs=1e-4)  # stress mark and short space join the vowel
