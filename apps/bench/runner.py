@@ -2,7 +2,8 @@
 
 Running a subset (``--only``) updates those sections and keeps the others from
 the previous report, each with its own timestamp, so ``bench/report.md`` always
-shows where the whole project stands.
+shows where the whole project stands; sections of benchmarks that no longer exist
+are dropped.
 """
 
 from __future__ import annotations
@@ -293,6 +294,8 @@ def run(
                 merged = json.loads(report_path.read_text()).get("sections", {})
             except (json.JSONDecodeError, OSError):
                 merged = {}
+        # a section whose benchmark is gone (retired with the code it measured) leaves the report with it
+        merged = {name: sec for name, sec in merged.items() if name in registry}
         merged.update(sections)
         report = {
             "meta": {

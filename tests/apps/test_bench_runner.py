@@ -86,10 +86,19 @@ def test_sections_written_meanwhile_are_kept(tmp_path, monkeypatch):
         r.figures["b"] = 2.0
         return r
 
-    monkeypatch.setattr(runner, "discover", lambda: {"slow": runner.Benchmark("slow", "Slow", "x", slow, 2)})
+    monkeypatch.setattr(runner, "discover", lambda: {"slow": runner.Benchmark("slow", "Slow", "x", slow, 2),
+                                                     "other": runner.Benchmark("other", "Other", "x", slow, 1)})
     rep = runner.run(["slow"], out_dir=tmp_path)
     assert set(rep["sections"]) == {"other", "slow"}
     assert set(json.loads((tmp_path / "report.json").read_text())["sections"]) == {"other", "slow"}
+
+
+def test_sections_of_retired_benchmarks_are_dropped(tmp_path, tiny_registry):
+    runner.run(out_dir=tmp_path)
+    del tiny_registry["broken"]  # its code was retired
+    runner.run(["tiny"], out_dir=tmp_path)
+    assert set(json.loads((tmp_path / "report.json").read_text())["sections"]) == {"tiny"}
+    assert "Fails on purpose" not in (tmp_path / "report.md").read_text()
 
 
 def test_each_section_records_the_machine_load(tmp_path, monkeypatch):
