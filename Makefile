@@ -38,10 +38,11 @@ lint: setup
 bench: setup
 	$(VENV)/bin/emotive bench
 
-# the speech training corpus (~1 h of audio, six offline voices; needs the Debian
-# voices that setup_system.sh installs); see `emotive corpus speech --help`
+# the speech training corpus v2 (960 utterances, 8 Kokoro voices made emotional by the
+# prosody rules; about an hour of one core): the recipe of the shipped recogniser;
+# see `emotive corpus speech --help`
 corpus: setup
-	$(VENV)/bin/emotive corpus speech --size small --out data/speech/corpus_small
+	$(VENV)/bin/emotive corpus speech --size small --out data/speech/corpus_v2
 
 wheel-check: setup
 	bash scripts/wheel_check.sh

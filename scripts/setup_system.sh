@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages emotive's features use, only those missing.
-#   festival + voices, flite, espeak-ng : speech corpus voices, phonemes
+#   espeak-ng                           : phone timings of the talking portrait (text -> phonemes)
 #   fluidsynth, libfluidsynth3          : music audio preview
 #   chromium, chromium-driver           : browser tests of the demo
 set -euo pipefail
-PKGS=(festival festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k flite espeak-ng
-      fluidsynth libfluidsynth3 chromium chromium-driver)
+PKGS=(espeak-ng fluidsynth libfluidsynth3 chromium chromium-driver)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
