@@ -68,6 +68,6 @@ Speech audio + emotion -> 52 ARKit blendshapes + head pose at 25 fps.
 - Command: `emotive train face --manifest {args.manifest} --work-dir WORK --steps {args.steps} --export DIR`
 - Steps: {info["step"]} (batch {info["config"]["batch_size"]}, window {info["config"]["window"]} frames), validation x0 MSE {info.get("val_mse", float("nan")):.4f}.
 - Held-out metrics (corpus rows outside the train split): {json.dumps(metrics)}
-- Licences: code MIT (emotive). Training audio: emotive's synthetic corpus (voices: Piper joe, festival, flite;
-  see NOTICE.md "Speech"). No third-party weights.
+- Licences: code MIT (emotive). Training audio: emotive's synthetic corpus above (its voices and their licences:
+  NOTICE.md "Speech"). No third-party weights.
 """
