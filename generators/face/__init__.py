@@ -6,5 +6,7 @@
 - :mod:`.expressions`: emotion -> FACS action units (EMFACS prototypes) -> ARKit blendshapes.
 - :mod:`.procedural`: procedural motion synthesis (visemes + expression + blinks + head motion + variation),
   the source of the motion model's training data.
-- :mod:`.rig` and :mod:`.render`: blendshapes + pose -> landmark displacements -> warped frames -> MP4.
+- :mod:`.rig` and :mod:`.render`: blendshapes + pose -> landmark displacements -> warped frames -> MP4 (and a
+  subtitle track muxed in).
+- :mod:`.captions`: subtitle cues burned into the frames.
 """

@@ -488,3 +488,31 @@ def write_video(
             gen.send(np.ascontiguousarray(f))
         gen.close()
     return Path(path)
+
+
+SUBTITLE_CODECS = {".mp4": "mov_text", ".m4v": "mov_text", ".mov": "mov_text", ".mkv": "srt"}
+"""Soft subtitle track per container: 3GPP timed text in MP4/MOV (the only text codec they hold), SubRip in MKV."""
+
+
+def add_subtitle_track(video: str | os.PathLike, subtitles: str | os.PathLike) -> Path:
+    """Mux an SRT or WebVTT file into ``video`` as a soft subtitle track, copying the video and audio streams as they
+    are. Atomic: ``video`` is replaced only by a complete file. MP4 enables its first subtitle track whatever the
+    disposition says, so players may show it: do not add one to a video whose frames carry the text already."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    v = Path(video)
+    codec = SUBTITLE_CODECS.get(v.suffix.lower())
+    if codec is None:
+        raise EmotiveError(f"'{v.name}' cannot hold a subtitle track; use a name ending in "
+                           f"{' or '.join(SUBTITLE_CODECS)}.")
+    with atomic_output(v, overwrite=True, suffixes=VIDEO_SUFFIXES) as tmp:
+        cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-i", str(v), "-i", str(subtitles),
+               "-map", "0", "-map", "1:s:0", "-c", "copy", "-c:s", codec,
+               *(["-movflags", "+faststart"] if codec == "mov_text" else []), str(tmp)]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            last = (r.stderr.strip().splitlines() or ["ffmpeg failed"])[-1]
+            raise EmotiveError(f"Adding the subtitle track to '{v.name}' failed: {last}")
+    return v

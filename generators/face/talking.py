@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from emotive.conditioning.errors import EmotiveError
 from emotive.conditioning.files import check_output
 from emotive.evaluators.face.analysis import FaceAnalyzer
 from emotive.evaluators.speech.audio import wav_cut_off
+from emotive.generators.face.captions import Caption, burn_captions
 from emotive.generators.face.motion import FPS, FaceMotion
 from emotive.generators.face.phones import Phone, phones_from_audio
 from emotive.generators.face.procedural import synthesize_motion
@@ -132,6 +134,7 @@ def animate(
     num_steps: int = 6,
     guidance_scale: float = 2.0,
     fit_gains: bool = True,
+    captions: Sequence[Caption] | None = None,
 ) -> TalkingPortraitOutput:
     """Make a talking-portrait video (see module docstring).
 
@@ -147,6 +150,8 @@ def animate(
         motion: "procedural", "diffusion" or "auto". model_path: diffusion model folder (default: shipped).
         num_steps, guidance_scale: diffusion sampling steps and CFG scale (emotion strength).
         fit_gains: fit the rig's per-portrait gains first (:func:`make_renderer`).
+        captions: subtitle cues (``start``, ``end`` in s, ``text``) to burn into the frames
+            (:func:`emotive.generators.face.captions.burn_captions`); None draws nothing.
     """
     emo = Emotion.parse(emotion) if isinstance(emotion, str) else emotion
     if motion not in ("auto", "diffusion", "procedural"):
@@ -178,6 +183,8 @@ def animate(
     face_motion.meta.update({"timing": timing, "seed": seed})
     t0 = time.perf_counter()
     frames = renderer.render(face_motion, progress=progress)
+    if captions:
+        frames = burn_captions(frames, captions, FPS)
     write_video(frames, out, fps=FPS, audio_path=audio_path, overwrite=overwrite)
     fps = len(face_motion) / max(time.perf_counter() - t0, 1e-9)
     if motion_out is not None:
@@ -235,12 +242,14 @@ class TalkingPortraitPipeline:
         overwrite: bool = False,
         progress: bool = False,
         fit_gains: bool = True,
+        captions: Sequence[Caption] | None = None,
     ) -> TalkingPortraitOutput:
-        """Render ``out`` (see :func:`animate`); ``generator`` (torch.Generator) fixes the take."""
+        """Render ``out`` (see :func:`animate`); ``generator`` (torch.Generator) fixes the take; ``captions``: subtitle
+        cues burned into the frames."""
         seed = int(generator.initial_seed()) if generator is not None else 0
         if self.motion_pipeline is None:
             return animate(portrait, audio_path, out, emotion, text, size, seed, motion_out, overwrite, progress,
-                           motion="procedural", fit_gains=fit_gains)  # fmt: skip
+                           motion="procedural", fit_gains=fit_gains, captions=captions)  # fmt: skip
         emo = Emotion.parse(emotion) if isinstance(emotion, str) else emotion
         check_output(out, overwrite, VIDEO_SUFFIXES)
         if motion_out is not None:
@@ -250,8 +259,10 @@ class TalkingPortraitPipeline:
         sampled = self.motion_pipeline(audio, sr, emo, generator=generator, num_steps=num_steps,
                                        guidance_scale=guidance_scale)  # fmt: skip
         t0 = time.perf_counter()
-        write_video(renderer.render(sampled.motion, progress=progress), out, fps=FPS, audio_path=audio_path,
-                    overwrite=overwrite)  # fmt: skip
+        frames = renderer.render(sampled.motion, progress=progress)
+        if captions:
+            frames = burn_captions(frames, captions, FPS)
+        write_video(frames, out, fps=FPS, audio_path=audio_path, overwrite=overwrite)
         fps = len(sampled.motion) / max(time.perf_counter() - t0, 1e-9)
         if motion_out is not None:
             sampled.motion.save(motion_out, overwrite=overwrite)
