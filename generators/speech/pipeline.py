@@ -181,10 +181,29 @@ class SpeechChunk:
 
 @dataclass
 class _Piece:
+    """One Kokoro call: a sentence (or part of a long one) in one voice. ``regions``: where an inline tag changes
+    the emotion inside it, (index of the first word, emotion) per later part; ``emotion`` holds before the first."""
+
     text: str
     words: list  # frontend.PhonemeWord
     emotion: Emotion
     voice: str
+    regions: tuple[tuple[int, Emotion], ...] = ()
+
+    @property
+    def last_emotion(self) -> Emotion:
+        return self.regions[-1][1] if self.regions else self.emotion
+
+    def parts(self) -> list[tuple[int, int, Emotion]]:
+        """(first word, end word, emotion) per part, in order."""
+        starts = [(0, self.emotion), *self.regions]
+        ends = [k for k, _ in starts[1:]] + [len(self.words)]
+        return [(k, e, emo) for (k, emo), e in zip(starts, ends)]
+
+    def split(self) -> list[_Piece]:
+        """One piece per part (the codec-lm engine speaks one emotion per call)."""
+        return [_Piece(" ".join(w.text for w in self.words[a:b]), self.words[a:b], emo, self.voice)
+                for a, b, emo in self.parts()]
 
 
 # ---------------------------------------------------------------------- text
@@ -266,7 +285,8 @@ class EmotionalSpeechPipeline:
         """Text -> pieces to render (sentences, long ones split). Raises :class:`SpeechInputError`.
 
         Inline tags (``tags.py``: ``[sad:0.6]``, ``[voice:jm_kumo]``, ``\\[`` for a bracket) set each piece's
-        emotion and voice from where they stand until the next tag; a tag inside a sentence splits it there.
+        emotion and voice from where they stand until the next tag. An emotion tag inside a sentence makes a region
+        of the same piece (one Kokoro call, the emotion changing at that word); a voice tag there splits the piece.
         ``emotion`` / ``voice`` hold before the first tag.
         """
         from emotive.generators.speech.frontend import kokoro_words
@@ -303,22 +323,39 @@ class EmotionalSpeechPipeline:
                     pieces.append(_Piece(" ".join(w.text for w in ws), ws, emo, vo))
         if not pieces:
             raise SpeechInputError(f"Nothing to say: no pronounceable words in {text[:60]!r}.")
-        return pieces
+        return _merge_regions(pieces, keep)
 
     # ------------------------------------------------------------ rendering
-    def _render(self, piece: _Piece, params: ProsodyParams, rng: np.random.Generator, pace: float
+    def _render(self, piece: _Piece, params: list[ProsodyParams], rng: np.random.Generator, pace: float
                 ) -> tuple[np.ndarray, Segment]:
+        """One Kokoro call; ``params``: one set per part of the piece (``_Piece.parts``). Where the emotion changes
+        inside the piece, each token takes its part's duration factors, and F0 and gain cross-fade between the
+        parts' versions over ``TRANSITION_S`` (:func:`_part_weights`): the voice never restarts."""
         from emotive.generators.speech.frontend import join_words
 
         phon, spans = join_words(piece.words, self.kokoro.vocab.__contains__)
         ids = self.kokoro.token_ids(phon)
         style = self.voice_bank.style(piece.voice, len(ids))
         front = self.kokoro.front(ids, style)
-        frames = np.maximum(1, np.rint(front.durations * kokoro_duration_factors(phon, params, pace))).astype(np.int64)
-        f0, energy = self.kokoro.prosody(front, frames, style)
-        f0 = kokoro_f0(f0, params, rng)
-        wav = limit_peaks(self.kokoro.decode(front, frames, f0, energy, style) * kokoro_gain(params))
-        return self._finish(piece, phon, spans, frames, wav, params, pace)
+        if len(params) == 1:
+            frames = np.maximum(1, np.rint(front.durations * kokoro_duration_factors(phon, params[0], pace)))
+            frames = frames.astype(np.int64)
+            f0, energy = self.kokoro.prosody(front, frames, style)
+            f0 = kokoro_f0(f0, params[0], rng)
+            wav = limit_peaks(self.kokoro.decode(front, frames, f0, energy, style) * kokoro_gain(params[0]))
+        else:
+            part = np.zeros(len(phon) + 2, np.int64)                 # part of each token (BOS .. EOS)
+            for r, (a, _, _) in enumerate(piece.parts()[1:], start=1):
+                part[spans[a][0] + 1:] = r
+            factors = np.stack([kokoro_duration_factors(phon, p, pace) for p in params])
+            frames = np.maximum(1, np.rint(front.durations * factors[part, np.arange(len(part))])).astype(np.int64)
+            f0, energy = self.kokoro.prosody(front, frames, style)
+            w = _part_weights(frames, part, len(params))
+            f0 = np.exp(np.sum(w * np.log(np.maximum(np.stack([kokoro_f0(f0, p, rng) for p in params]), 1e-3)), 0))
+            gain_db = w.T @ np.array([p.energy_db for p in params])
+            wav = self.kokoro.decode(front, frames, f0.astype(np.float32), energy, style)
+            wav = limit_peaks(wav * _gain_curve(gain_db, len(wav)))
+        return self._finish(piece, phon, spans, frames, wav, params[-1], pace, params[0])
 
     def _render_lm(self, piece: _Piece, rng: np.random.Generator, pace: float, guidance: float
                    ) -> tuple[np.ndarray, Segment]:
@@ -347,9 +384,10 @@ class EmotionalSpeechPipeline:
         return self._finish(piece, phon, spans, feats.frames, wav, ProsodyParams.from_emotion(piece.emotion), pace)
 
     def _finish(self, piece: _Piece, phon: str, spans: list, frames: np.ndarray, wav: np.ndarray,
-                params: ProsodyParams, pace: float) -> tuple[np.ndarray, Segment]:
-        """Decoded audio of one piece -> trimmed, faded, sentence pause added, and its segment with timings from
-        the frames per token [n]."""
+                params: ProsodyParams, pace: float, first: ProsodyParams | None = None) -> tuple[np.ndarray, Segment]:
+        """Decoded audio of one piece -> trimmed, faded, sentence pause added (by ``params``, the last part's), and
+        its segment (params: ``first``, the first part's, default ``params``) with timings from the frames per
+        token [n]."""
         a, b = speech_bounds(wav)
         wav = _fade(wav[a:b])
         if phon.rstrip()[-1:] in SENTENCE_END:
@@ -363,7 +401,7 @@ class EmotionalSpeechPipeline:
         starts, ends = bounds[:-1], bounds[1:]
         phones = [(c, float(starts[i + 1]), float(ends[i + 1])) for i, c in enumerate(phon)]
         words = [WordTiming(w.text, float(starts[i + 1]), float(ends[j])) for w, (i, j) in zip(piece.words, spans) if j > i]
-        seg = Segment(piece.text, phon, 0.0, dur, piece.emotion, piece.voice, words, phones, params)
+        seg = Segment(piece.text, phon, 0.0, dur, piece.emotion, piece.voice, words, phones, first or params)
         return wav.astype(np.float32), seg
 
     def _reference(self, voice: str) -> np.ndarray:
@@ -375,7 +413,7 @@ class EmotionalSpeechPipeline:
             feats = []
             for text in REFERENCE_TEXTS:
                 piece = self.plan(text, Emotion.parse("neutral"), voice)[0]
-                wav, _ = self._render(piece, ProsodyParams(), np.random.default_rng(0), 1.0)
+                wav, _ = self._render(piece, [ProsodyParams()], np.random.default_rng(0), 1.0)
                 feats.append(ser.features(wav, SAMPLE_RATE))
             self._judges[key] = np.mean(feats, axis=0)
         return self._judges[key]
@@ -397,20 +435,26 @@ class EmotionalSpeechPipeline:
 
     def _speak_piece(self, piece: _Piece, rng: np.random.Generator, num_candidates: int, pace: float,
                      params: ProsodyParams | None = None, engine: str = "direct", guidance: float | None = None
-                     ) -> tuple[np.ndarray, Segment, list[dict]]:
-        base = params if params is not None else ProsodyParams.from_emotion(piece.emotion)
+                     ) -> tuple[np.ndarray, Segment, list[dict], list[ProsodyParams]]:
+        """The piece's audio (best of ``num_candidates`` takes), its segment, the takes' scores and the chosen
+        take's parameters per part."""
+        parts = piece.parts()
+        base = [params if params is not None else ProsodyParams.from_emotion(emo) for _, _, emo in parts]
         if engine == "codec-lm":  # every take is a new sample of the LM
             gs = LM_GUIDANCE if guidance is None else guidance
-            takes = [self._render_lm(piece, rng, pace, gs) for _ in range(num_candidates)]
+            takes = [(*self._render_lm(piece, rng, pace, gs), base) for _ in range(num_candidates)]
         else:
-            takes = [self._render(piece, base, rng, pace)]
+            takes = [(*self._render(piece, base, rng, pace), base)]
             for _ in range(num_candidates - 1):
-                takes.append(self._render(piece, base.perturbed(rng), rng, pace))
+                varied = [p.perturbed(rng) for p in base]
+                takes.append((*self._render(piece, varied, rng, pace), varied))
         if num_candidates == 1:
-            return takes[0][0], takes[0][1], []
-        scores = [self._score(w, piece.text, piece.emotion, piece.voice) for w, _ in takes]
+            return takes[0][0], takes[0][1], [], takes[0][2]
+        # the judges score a take against its longest part's emotion
+        main = max(parts, key=lambda q: q[1] - q[0])[2]
+        scores = [self._score(w, piece.text, main, piece.voice) for w, _, _ in takes]
         best = int(np.argmin([s["score"] for s in scores]))
-        return takes[best][0], takes[best][1], scores
+        return (*takes[best][:2], scores, takes[best][2])
 
     def _validate(self, emotion, voice, engine, num_candidates, pace, params=None, guidance=None
                   ) -> tuple[Emotion, str]:
@@ -465,14 +509,18 @@ class EmotionalSpeechPipeline:
         from tqdm import tqdm
 
         pieces = self.plan(text, emo, voice)
+        if engine == "codec-lm":      # the LM speaks one emotion per call: a tag inside a sentence splits it
+            pieces = [q for p in pieces for q in p.split()]
         rng = self._rng(generator)
         t = 0.0
+        keep = self.kokoro.vocab.__contains__
         for i, piece in enumerate(tqdm(pieces, disable=not progress, desc="speak", unit="sentence")):
-            wav, seg, sc = self._speak_piece(piece, rng, num_candidates, pace, params, engine, guidance_scale)
+            wav, seg, sc, used = self._speak_piece(piece, rng, num_candidates, pace, params, engine, guidance_scale)
             wav, seg = _join(pieces, i, wav, seg)
-            seg = _shift(seg, t)
-            t += len(wav) / SAMPLE_RATE
-            yield wav, seg, sc
+            for part_wav, part_seg in _split_parts(piece, wav, seg, used, keep):
+                part_seg = _shift(part_seg, t)
+                t += len(part_wav) / SAMPLE_RATE
+                yield part_wav, part_seg, sc
 
     @torch.no_grad()
     def __call__(
@@ -522,7 +570,8 @@ class EmotionalSpeechPipeline:
 
 
 TAG_PAUSE_S = 0.12
-"""Longest pause kept on each side of a tag inside a sentence (a comma's pause is ~0.1-0.3 s, Campione & Véronis
+"""Longest pause kept on each side of a tag inside a sentence that splits it (a voice change, or any change in the
+codec-lm engine) (a comma's pause is ~0.1-0.3 s, Campione & Véronis
 2002): each piece brings its own edge pauses, stretched by slow emotions (0.55 s before a [sad] part), which would
 otherwise break the sentence in two."""
 RAMP_S = 0.010
@@ -538,7 +587,7 @@ def _join(pieces: list[_Piece], i: int, wav: np.ndarray, seg: Segment) -> tuple[
     piece = pieces[i]
 
     def changed(a: _Piece, b: _Piece) -> bool:
-        return a.emotion != b.emotion or a.voice != b.voice
+        return a.last_emotion != b.emotion or a.voice != b.voice
 
     def inside(a: _Piece) -> bool:          # does the sentence go on after piece a?
         return not a.words or a.words[-1].text not in SENTENCE_END
@@ -575,3 +624,75 @@ def _shift(seg: Segment, t: float) -> Segment:
     seg.words = [WordTiming(w.text, w.start + t, w.end + t) for w in seg.words]
     seg.phones = [(c, s + t, e + t) for c, s, e in seg.phones]
     return seg
+
+
+TRANSITION_S = 0.16
+"""Where an emotion tag stands inside a sentence, F0 and loudness glide from one part's values to the next over
+this long, centred on the first sound of the tagged word (about a syllable: the change lands on that word)."""
+
+
+def _merge_regions(pieces: list[_Piece], keep) -> list[_Piece]:
+    """Pieces that an emotion tag split inside one sentence (same voice, the sentence goes on) -> one piece with
+    regions, when the joined piece still fits one Kokoro call."""
+    from emotive.generators.speech.frontend import join_words
+
+    out: list[_Piece] = []
+    for p in pieces:
+        if out:
+            a = out[-1]
+            if (a.words and a.words[-1].text not in SENTENCE_END and a.voice == p.voice
+                    and a.last_emotion != p.emotion
+                    and len(join_words([*a.words, *p.words], keep)[0]) <= MAX_PHONEMES):
+                n = len(a.words)
+                out[-1] = _Piece(f"{a.text} {p.text}", [*a.words, *p.words], a.emotion, a.voice,
+                                 (*a.regions, (n, p.emotion), *((k + n, e) for k, e in p.regions)))
+                continue
+        out.append(p)
+    return out
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return 0.5 - 0.5 * np.cos(np.pi * x)
+
+
+def _part_weights(frames: np.ndarray, part: np.ndarray, n_parts: int) -> np.ndarray:
+    """Weight of each part per F0 frame [n_parts, 2T] (columns sum to 1): part r's weight rises over
+    ``TRANSITION_S`` centred on its first token's first frame, and falls where part r + 1 rises."""
+    t = np.arange(2 * int(frames.sum())) + 0.5
+    width = TRANSITION_S * SAMPLE_RATE / (FRAME_SAMPLES / 2)
+    starts = 2 * np.concatenate([[0], np.cumsum(frames)])
+    rise = [np.ones_like(t)] + [_smoothstep((t - starts[int(np.argmax(part == r))]) / width + 0.5)
+                                for r in range(1, n_parts)] + [np.zeros_like(t)]
+    return np.stack([rise[r] - rise[r + 1] for r in range(n_parts)])
+
+
+def _gain_curve(gain_db: np.ndarray, n_samples: int) -> np.ndarray:
+    from emotive.generators.speech.prosody_codec import gain_curve
+
+    return gain_curve(gain_db, n_samples)
+
+
+def _split_parts(piece: _Piece, wav: np.ndarray, seg: Segment, params: list[ProsodyParams], keep
+                 ) -> list[tuple[np.ndarray, Segment]]:
+    """A piece's audio and segment -> one (audio, segment) per part, cut where each later part's first word starts
+    (the stream yields them in turn; joined they are the piece's audio)."""
+    parts = piece.parts()
+    if len(parts) == 1:
+        return [(wav, seg)]
+    from emotive.generators.speech.frontend import join_words
+
+    _, spans = join_words(piece.words, keep)
+    kept = [k for k, (i, j) in enumerate(spans) if j > i]          # seg.words[m] is piece.words[kept[m]]
+    chars = [spans[a][0] for a, _, _ in parts] + [len(seg.phones)]
+    times = [0.0] + [seg.phones[c][1] if c < len(seg.phones) else seg.end for c in chars[1:-1]] + [seg.end]
+    cuts = [round(x * SAMPLE_RATE) for x in times]
+    cuts[-1] = len(wav)
+    out = []
+    for r, (a, b, emo) in enumerate(parts):
+        words = [w for m, w in enumerate(seg.words) if a <= kept[m] < b]
+        sub = Segment(" ".join(w.text for w in piece.words[a:b]), seg.phonemes[chars[r]:chars[r + 1]],
+                      cuts[r] / SAMPLE_RATE, cuts[r + 1] / SAMPLE_RATE, emo, seg.voice, words,
+                      seg.phones[chars[r]:chars[r + 1]], params[r])
+        out.append((wav[cuts[r]:cuts[r + 1]], _shift(sub, -cuts[r] / SAMPLE_RATE)))
+    return out

@@ -69,9 +69,14 @@ def pipe():
 def test_plan_pieces_carry_tags_and_split_sentences(pipe):
     base = Emotion.parse("calm")
     plan = pipe.plan("Hello. [happy] I was glad, [sad] but you left. [voice:jm_kumo] Bye.", base, "jf_alpha")
-    assert [p.text for p in plan] == ["Hello .", "I was glad ,", "but you left .", "Bye ."]
-    assert [p.emotion.label for p in plan] == ["calm", "happy", "sad", "sad"]
-    assert [p.voice for p in plan] == ["jf_alpha", "jf_alpha", "jf_alpha", "jm_kumo"]
+    # the [sad] inside the second sentence is a region of that sentence's piece (one Kokoro call), not a new piece
+    assert [p.text for p in plan] == ["Hello .", "I was glad , but you left .", "Bye ."]
+    assert [p.emotion.label for p in plan] == ["calm", "happy", "sad"]
+    assert [(k, e.label) for k, e in plan[1].regions] == [(4, "sad")] and plan[1].last_emotion.label == "sad"
+    assert [p.voice for p in plan] == ["jf_alpha", "jf_alpha", "jm_kumo"]
+    # a voice tag inside a sentence still splits it (a voice is one call's style)
+    split = pipe.plan("[happy] I was glad, [voice:jm_kumo] but you left.", base, "jf_alpha")
+    assert [p.text for p in split] == ["I was glad ,", "but you left ."] and not split[0].regions
     from emotive.generators.speech.pipeline import SpeechInputError
 
     with pytest.raises(SpeechInputError, match=r"tag \[voice:nobody\] at character 4: Unknown voice"):
