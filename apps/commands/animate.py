@@ -1,7 +1,9 @@
 """``emotive animate portrait.png speech.wav --emotion sad -o talk.mp4``: a talking portrait.
 
 Without a speech file, ``--text`` is spoken first by the Kokoro TTS (same emotion, ``--voice``):
-``emotive animate portrait.png --text "Hello" --emotion happy -o talk.mp4``."""
+``emotive animate portrait.png --text "Hello" --emotion happy -o talk.mp4``; its subtitles (the engine's word
+timings) can be written beside the video, and added to it as a subtitle track (``--subtitles talk.srt``), or drawn
+onto the frames (``--burn-subtitles``)."""
 
 from __future__ import annotations
 
@@ -38,7 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--motion-out", help="also write the motion (52 ARKit blendshapes + head pose) as .csv or .json"
     )
     p.add_argument("--subtitles", metavar="FILE", help="with --text spoken by the TTS: also write its subtitles "
-                   "(.srt, .vtt, or .json with word and phone timings), kept together with the MP4")
+                   "(.srt, .vtt, or .json with word and phone timings), kept together with the MP4, and add them "
+                   "to the MP4 as a subtitle track (unless --burn-subtitles draws them onto the frames)")
+    p.add_argument("--burn-subtitles", action="store_true", help="with --text spoken by the TTS: draw each "
+                   "subtitle onto the video (white on a dark box near the bottom), timed by the engine's words")
     p.add_argument("--size", type=int, choices=(256, 512), default=256, help="frame size in px")
     add_seed_argument(p, "take (style, blinks, head motion)")
     p.add_argument(
@@ -106,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from emotive.conditioning.files import atomic_outputs
-    from emotive.generators.face.render import VIDEO_SUFFIXES
+    from emotive.generators.face.render import VIDEO_SUFFIXES, add_subtitle_track
     from emotive.generators.face.talking import animate
 
     torch.set_num_threads(1)
@@ -119,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         portrait = portrait_path
     from emotive.generators.speech.subtitles import SUFFIXES as SUBTITLE_SUFFIXES
-    from emotive.generators.speech.subtitles import write_subtitles
+    from emotive.generators.speech.subtitles import make_cues, to_srt, write_subtitles
 
     outputs = [args.out, args.motion_out] if args.motion_out else [args.out]
     suffixes = [VIDEO_SUFFIXES, (".csv", ".json")][: len(outputs)]
@@ -135,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
             audio = str(Path(tmp) / "speech.wav")
             speech = _speak(args.text, args.emotion, args.voice, args.seed, audio)
             text = strip_tags(args.text)   # the face's aligner gets the words, not the tags
+        cues = make_cues(speech.segments, speech.duration) if speech is not None else None
         # All or none: the MP4 is kept only with its motion file and subtitles (a full disk or a failure keeps none).
         with atomic_outputs(outputs, args.force, suffixes) as tmps:
             if speech is not None and args.subtitles:
@@ -143,7 +149,12 @@ def run(args: argparse.Namespace) -> int:
                 portrait, audio, tmps[0], emotion=args.emotion, text=text, size=args.size, seed=args.seed,
                 motion_out=tmps[1] if args.motion_out else None, overwrite=True, progress=True, motion=args.motion,
                 model_path=args.model, num_steps=args.steps, guidance_scale=args.guidance,
+                captions=cues if args.burn_subtitles else None,
             )  # fmt: skip
+            if cues is not None and args.subtitles and not args.burn_subtitles:   # burned: no second copy
+                track = Path(tmp) / "track.srt"   # SRT whatever the sidecar's format
+                track.write_text(to_srt(cues), encoding="utf-8")
+                add_subtitle_track(tmps[0], track)
     for note in res.notes:
         print(f"note: {note}")
     print(
@@ -153,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
     if args.motion_out:
         print(f"wrote {args.motion_out}")
     if args.subtitles:
-        print(f"wrote {args.subtitles}")
+        print(f"wrote {args.subtitles}" + ("" if args.burn_subtitles else f" (also a subtitle track in {args.out})"))
     return 0
 
 
@@ -171,12 +182,13 @@ def _check_early(args: argparse.Namespace, speaks: bool) -> None:
     check_output(args.out, args.force, VIDEO_SUFFIXES)
     if args.motion_out:
         check_output(args.motion_out, args.force, (".csv", ".json"))
+    for flag, asked in (("--subtitles", args.subtitles), ("--burn-subtitles", args.burn_subtitles)):
+        if asked and not speaks:
+            raise EmotiveError(f"{flag} needs --text spoken by the TTS (its timings come from the engine); "
+                               "with a speech file there are none.")
     if args.subtitles:
         from emotive.generators.speech.subtitles import SUFFIXES as SUBTITLE_SUFFIXES
 
-        if not speaks:
-            raise EmotiveError("--subtitles needs --text spoken by the TTS (its timings come from the engine); "
-                               "with a speech file there are none.")
         check_output(args.subtitles, args.force, SUBTITLE_SUFFIXES)
     if args.steps < 1:
         raise EmotiveError(f"--steps must be at least 1, got {args.steps}.")

@@ -1,15 +1,18 @@
 """`emotive speak` for workflows: tags and subtitles written together, WAV streamed to standard output, and bad
-input (a malformed tag, a wrong subtitle name) refused with one line and nothing written."""
+input (a malformed tag, a wrong subtitle name) refused with one line and nothing written; `animate --text` writes,
+attaches and burns the same subtitles."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -61,18 +64,67 @@ def test_demo_speech_offers_subtitles_and_reads_tags():
     assert "[sad:0.6]" in speech.TAGS_HELP
 
 
-def test_animate_subtitles_need_text_spoken_by_the_tts(tmp_path):
+@pytest.mark.parametrize("flags", [["--subtitles", "t.srt"], ["--burn-subtitles"], ["--burn-subtitles", "--text", "Hi."]])
+def test_animate_subtitles_need_text_spoken_by_the_tts(tmp_path, flags):
+    (tmp_path / "speech.wav").write_bytes(b"")   # named like speech: the flags are refused before it is read
+    flags = [str(tmp_path / f) if f.endswith(".srt") else f for f in flags]
     r = subprocess.run([sys.executable, "-m", "emotive.apps.cli", "animate", str(tmp_path / "speech.wav"), "-o",
-                        str(tmp_path / "t.mp4"), "--subtitles", str(tmp_path / "t.srt")], capture_output=True,
-                       text=True, timeout=120, env=ENV)
-    assert r.returncode == 2 and "--subtitles needs --text" in r.stderr and list(tmp_path.iterdir()) == []
+                        str(tmp_path / "t.mp4"), *flags], capture_output=True, text=True, timeout=120, env=ENV)
+    assert r.returncode == 2 and f"{flags[0]} needs --text" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and [p.name for p in tmp_path.iterdir()] == ["speech.wav"]
 
 
-def test_animate_text_writes_subtitles_with_the_video(tmp_path):
+def _srt(text: str) -> list[tuple[float, float, str]]:
+    """SubRip text -> [(start s, end s, text)] (a reader independent of the writer)."""
+    def sec(stamp: str) -> float:
+        h, m, s = stamp.replace(",", ".").split(":")
+        return int(h) * 3600 + int(m) * 60 + float(s)
+
+    cues = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = block.strip().splitlines()
+        start, end = lines[1].split(" --> ")
+        cues.append((sec(start), sec(end), " ".join(lines[2:])))
+    return cues
+
+
+def _animate(tmp_path, *flags: str) -> tuple[list[tuple[float, float, str]], np.ndarray, str]:
+    """`animate --text` with --subtitles and ``flags``: (the sidecar's cues, the frames, the MP4's subtitle track as
+    SRT or "")."""
+    import imageio_ffmpeg
+
     mp4, srt = tmp_path / "t.mp4", tmp_path / "t.srt"
     r = subprocess.run([sys.executable, "-m", "emotive.apps.cli", "animate", "--text", "[happy] We won! [sad] It ends.",
-                        "--motion", "procedural", "-o", str(mp4), "--subtitles", str(srt)], capture_output=True,
-                       text=True, timeout=600, env=ENV)
+                        "--motion", "procedural", "-o", str(mp4), "--subtitles", str(srt), *flags],
+                       capture_output=True, text=True, timeout=600, env=ENV)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert mp4.stat().st_size > 1000 and [c.splitlines()[2] for c in srt.read_text().strip().split("\n\n")] == \
-        ["We won!", "It ends."]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.mp4", "t.srt"]
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    track = subprocess.run([exe, "-v", "error", "-i", str(mp4), "-map", "0:s:0?", "-f", "srt", "-"],
+                           capture_output=True, text=True).stdout
+    gen = imageio_ffmpeg.read_frames(str(mp4))
+    w, h = next(gen)["size"]
+    frames = np.stack([np.frombuffer(b, np.uint8).reshape(h, w, 3) for b in gen])
+    return _srt(srt.read_text()), frames, track
+
+
+def _white_low(frames: np.ndarray) -> np.ndarray:
+    """Per frame: the share of white pixels in the lower quarter."""
+    return (frames[:, frames.shape[1] * 3 // 4:] > 225).all(axis=-1).mean(axis=(1, 2))
+
+
+def test_animate_text_attaches_subtitles(tmp_path):
+    cues, frames, track = _animate(tmp_path)
+    assert [c[2] for c in cues] == ["We won!", "It ends."] and all(a < b for a, b, _ in cues)
+    assert _srt(track) == cues, "the MP4 carries the sidecar's cues as a subtitle track"
+    assert abs(cues[-1][1] - len(frames) / 25) < 0.25, "the last cue lasts to the end of the video"
+
+
+def test_animate_text_burns_subtitles(tmp_path):
+    cues, frames, track = _animate(tmp_path, "--burn-subtitles")
+    assert [c[2] for c in cues] == ["We won!", "It ends."] and track == "", "burned: no second copy as a track"
+    t = np.arange(len(frames)) / 25
+    near = np.array([min(abs(x - e) for a, b, _ in cues for e in (a, b)) < 0.002 for x in t])   # ms-rounded times
+    on = np.array([any(a <= x < b for a, b, _ in cues) for x in t])
+    white = _white_low(frames)
+    assert white[on & ~near].min() > 3 * white[~on & ~near].max(), white.round(3)
