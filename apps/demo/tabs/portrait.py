@@ -128,12 +128,13 @@ def preview_portrait(portrait: Any) -> str:
     return str(portrait)
 
 
-def animate(portrait: Any, speech: Any, text: Any, voice: Any, size: Any, full_check: Any, seed: Any, request: str,
-            progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, Any, str, list[str]]:  # noqa: B008
+def animate(portrait: Any, speech: Any, text: Any, voice: Any, size: Any, full_check: Any, seed: Any, burn: Any,
+            request: str, progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
+            ) -> tuple[str, Any, str, list[str]]:
     """Animate; returns (MP4, verdict chart, verdict text, [MP4, motion CSV, verdict JSON (, spoken WAV, SRT)]).
 
     ``speech`` is an uploaded recording; without one, ``text`` is spoken in ``voice`` by the TTS
-    (when it is available) with the same emotion and seed.
+    (when it is available) with the same emotion and seed, and ``burn`` draws its subtitles onto the video.
     """
     import time
 
@@ -156,7 +157,7 @@ def animate(portrait: Any, speech: Any, text: Any, voice: Any, size: Any, full_c
         ux.check_image_upload(portrait)
         source = str(portrait)
     typed = str(text or "").strip()
-    spoken = subtitles = None
+    spoken = subtitles = captions = None
     if speech is None or str(speech) == "":
         if not typed:
             raise ux.DemoInputError("No speech was given: upload or record a recording"
@@ -168,8 +169,15 @@ def animate(portrait: Any, speech: Any, text: Any, voice: Any, size: Any, full_c
         spoken, said = tts.synthesise(typed, voice, emotion, seed)
         speech = str(spoken)
         subtitles = tts.write_subtitles(said, "emotive-portrait.srt")
+        if burn:
+            from emotive.generators.speech.subtitles import make_cues
+
+            captions = make_cues(said.segments, said.duration)
     elif typed:
         gr.Warning("Both a recording and text were given: animating the recording (clear it to use the text).")
+    if burn and spoken is None:
+        gr.Warning("Subtitles are burned only into typed text spoken by the TTS (their timings come from the engine); "
+                   "the recording is animated without them.")
     duration, _ = ux.check_audio_upload(speech)
     progress(0.02, desc="loading the motion model")
     pipe = _pipe()
@@ -178,7 +186,7 @@ def animate(portrait: Any, speech: Any, text: Any, voice: Any, size: Any, full_c
     progress(0.05, desc="finding the face, generating motion and rendering")
     t0 = time.perf_counter()
     out = pipe(source, str(speech), str(video), emotion=emotion, generator=generator, size=px,
-               motion_out=str(motion_csv), progress=True)
+               motion_out=str(motion_csv), progress=True, captions=captions)
     made_s = time.perf_counter() - t0
     for note in out.notes:
         gr.Warning(ux.redact_paths(note))
@@ -231,6 +239,9 @@ def build(panel: EmotionPanel) -> None:
                                   "characters, spoken with the emotion above; " + tts.TAGS_HELP, elem_id="portrait-text")
                 voice = gr.Dropdown(voices, value=tts.default_voice() if with_tts else None, label="Voice",
                                     elem_id="portrait-voice")
+                burn = gr.Checkbox(value=False, label="Burn subtitles into the video",
+                                   info="typed text only: each line is drawn at the bottom while it is spoken (the "
+                                   "SRT is among the downloads either way)", elem_id="portrait-burn")
             gr.Markdown(ux.limits_note("audio", "image") + " A 10-second clip takes about 10 s at 256 px on 2 cores "
                         "(measured; more when the machine is busy, about 1.5x at 512 px).")
             # String choices: gradio's API lists a Radio's values as strings and refuses '256' among int choices.
@@ -242,19 +253,19 @@ def build(panel: EmotionPanel) -> None:
             seed = ux.seed_input(elem_id="portrait-seed")
             run = gr.Button("Animate", variant="primary", elem_id="portrait-run")
             first_voice = tts.default_voice() if with_tts else None  # examples never empty the voice box
-            examples = [[str(ASTRONAUT), str(TEN_SECOND_WAV), "", first_voice, "256", True, 0],
-                        [str(ASTRONAUT), str(SHORT_WAV), "", first_voice, "512", False, 1]]
+            examples = [[str(ASTRONAUT), str(TEN_SECOND_WAV), "", first_voice, "256", True, 0, False],
+                        [str(ASTRONAUT), str(SHORT_WAV), "", first_voice, "512", False, 1, False]]
             labels = ["astronaut, 10 s of speech (four sentences), 256 px, every frame checked",
                       "astronaut, 3 s of speech, 512 px, every 5th frame checked"]
             if GRACE_HOPPER is not None:
-                examples.append([str(GRACE_HOPPER), str(SHORT_WAV), "", first_voice, "256", True, 3])
+                examples.append([str(GRACE_HOPPER), str(SHORT_WAV), "", first_voice, "256", True, 3, False])
                 labels.append("Grace Hopper (matplotlib's sample photo), 3 s of speech, 256 px, every frame checked")
             if with_tts:
-                examples.append([str(ASTRONAUT), None, TTS_EXAMPLE, first_voice, 256, True, 2])
-                labels.append(f"astronaut, typed text spoken by the TTS: \u201c{TTS_EXAMPLE}\u201d")
+                examples.append([str(ASTRONAUT), None, TTS_EXAMPLE, first_voice, 256, True, 2, True])
+                labels.append(f"astronaut, typed text spoken by the TTS: \u201c{TTS_EXAMPLE}\u201d, subtitles burned")
             gr.Examples(
                 examples,
-                inputs=[portrait, speech, text, voice, size, full, seed],
+                inputs=[portrait, speech, text, voice, size, full, seed, burn],
                 example_labels=labels,
                 label="Examples (click one, then Animate)",
                 elem_id="portrait-examples",
@@ -268,10 +279,10 @@ def build(panel: EmotionPanel) -> None:
                                file_count="multiple", interactive=False, elem_id="portrait-download")
     portrait.change(ux.user_errors(preview_portrait), portrait, preview, api_visibility="private",
                     show_progress="hidden", concurrency_limit=ux.LIGHT_LIMIT, concurrency_id="portrait-preview")
-    panel.bind(run.click, animate, [portrait, speech, text, voice, size, full, seed],
+    panel.bind(run.click, animate, [portrait, speech, text, voice, size, full, seed, burn],
                [video, chart, verdict_text, download], api_name="animate",
                api_description="Animate a portrait (default: astronaut) speaking a recording, or typed text when "
-               "the text-to-speech model is installed.")
+               "the text-to-speech model is installed (its subtitles burned into the video if asked).")
 
 
 def _file(path: Path | str) -> dict[str, Any]:
@@ -285,23 +296,23 @@ def _no_face_image() -> Path | None:
 
 
 def api_cases() -> dict[str, dict[str, list[tuple]]]:
-    """Arguments: (portrait, speech, text, voice, size, full check, seed, emotion request)."""
+    """Arguments: (portrait, speech, text, voice, size, full check, seed, burn subtitles, emotion request)."""
     wav, readme = _file(SHORT_WAV), _file(EXAMPLES_DIR / "README.md")
-    ok = [(None, wav, "", None, "256", True, 0, "happy:0.8")]
+    ok = [(None, wav, "", None, "256", True, 0, False, "happy:0.8")]
     bad = [
-        (None, None, "", None, "256", True, 0, "happy"),  # no speech
-        (None, readme, "", None, "256", True, 0, "happy"),  # not audio
-        (readme, wav, "", None, "256", True, 0, "happy"),  # not an image
-        *([(_file(_no_face_image()), wav, "", None, "256", True, 0, "happy")] if _no_face_image() else []),
-        (None, wav, "", None, "300", True, 0, "happy"),  # unsupported size
-        (None, wav, "", None, "256", True, 0, "suprised:0.4"),  # misspelt emotion
+        (None, None, "", None, "256", True, 0, False, "happy"),  # no speech
+        (None, readme, "", None, "256", True, 0, False, "happy"),  # not audio
+        (readme, wav, "", None, "256", True, 0, False, "happy"),  # not an image
+        *([(_file(_no_face_image()), wav, "", None, "256", True, 0, False, "happy")] if _no_face_image() else []),
+        (None, wav, "", None, "300", True, 0, False, "happy"),  # unsupported size
+        (None, wav, "", None, "256", True, 0, False, "suprised:0.4"),  # misspelt emotion
     ]
     if tts.available():
         voice = tts.default_voice()
-        ok.append((None, None, "Hello there.", voice, "256", False, 0, "sad:0.6"))  # text -> speech -> portrait
-        bad.append((None, None, "x" * (tts.MAX_TEXT_CHARS + 1), voice, "256", True, 0, "happy"))  # text too long
+        ok.append((None, None, "Hello there.", voice, "256", False, 0, True, "sad:0.6"))  # text -> speech -> portrait
+        bad.append((None, None, "x" * (tts.MAX_TEXT_CHARS + 1), voice, "256", True, 0, True, "happy"))  # too long
     else:
-        bad.append((None, None, "Hello there.", None, "256", True, 0, "happy"))  # text without the TTS
+        bad.append((None, None, "Hello there.", None, "256", True, 0, False, "happy"))  # text without the TTS
     return {"animate": {"ok": ok, "bad": bad}}
 
 

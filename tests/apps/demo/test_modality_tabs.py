@@ -136,10 +136,10 @@ def test_convert_a_clipped_recording_keeps_the_conversion_and_says_why_it_is_not
     ("compose", (99, 0, music.FROM_EMOTION, 0, 3.0, 0, "happy"), "maximum value 32"),  # gradio checks the slider
     ("convert", (None, "", 0, "happy"), "No audio file"),
     ("convert", ("README", "", 0, "happy"), "not an audio file"),
-    ("animate", (None, "README", "", None, "256", True, 0, "happy"), "not an audio file"),
-    ("animate", ("README", "WAV", "", None, "256", True, 0, "happy"), "Invalid file type"),  # the upload box refuses .md
-    ("animate", ("FAKE_PNG", "WAV", "", None, "256", True, 0, "happy"), "'fake-portrait.png' is not an image"),
-    ("animate", ("COFFEE", "WAV", "", None, "256", True, 0, "happy"), "face"),
+    ("animate", (None, "README", "", None, "256", True, 0, False, "happy"), "not an audio file"),
+    ("animate", ("README", "WAV", "", None, "256", True, 0, False, "happy"), "Invalid file type"),  # the upload box refuses .md
+    ("animate", ("FAKE_PNG", "WAV", "", None, "256", True, 0, False, "happy"), "'fake-portrait.png' is not an image"),
+    ("animate", ("COFFEE", "WAV", "", None, "256", True, 0, False, "happy"), "face"),
 ])
 def test_bad_input_gets_a_specific_message(client, demo_server, tmp_path, api_name, args, words):
     names = {"compose": "music", "convert": "voice", "animate": "portrait"}
@@ -164,7 +164,7 @@ def test_default_examples_run_within_the_targets(client, demo_server, artifacts_
         "compose": ("music", (*music.EXAMPLES[0], "happy:0.8")),
         "convert": ("voice", (_file(voice.EXAMPLE_WAV), voice.EXAMPLE_TEXT if voice.SER_READY else "", 0, "happy:0.8")),
         "animate": ("portrait", (_file(portrait.ASTRONAUT), _file(portrait.TEN_SECOND_WAV), "", None, "256", True, 0,
-                                 "happy:0.8")),
+                                 False, "happy:0.8")),
     }
     load = os.getloadavg()[0] / (os.cpu_count() or 1)
     timings = {}

@@ -176,9 +176,29 @@ def test_portrait_speaks_typed_text(client):
     assert f"synthesised from the text in voice **{speech.default_voice()}**" in text, text
     spoken = next(f for f in files if f.endswith(".wav"))
     assert sf.info(spoken).duration > 0
+    assert args[7] is True, "the typed case burns its subtitles"
+    _assert_burned(video, Path(next(f for f in files if f.endswith(".srt"))).read_text())
     for args in [a for a in cases["bad"] if a[2]]:
         with pytest.raises(AppError, match="up to 300"):
             client.predict(*args, api_name="/animate")
+
+
+def _assert_burned(video: str, srt: str) -> None:
+    """White text in the video's lower quarter in the middle of each SRT cue, none before the first."""
+    import imageio_ffmpeg
+    import numpy as np
+
+    def sec(stamp: str) -> float:
+        h, m, s = stamp.replace(",", ".").split(":")
+        return int(h) * 3600 + int(m) * 60 + float(s)
+
+    cues = [[sec(x) for x in block.splitlines()[1].split(" --> ")] for block in srt.strip().split("\n\n")]
+    gen = imageio_ffmpeg.read_frames(video)
+    w, h = next(gen)["size"]
+    frames = np.stack([np.frombuffer(b, np.uint8).reshape(h, w, 3) for b in gen])
+    white = (frames[:, h * 3 // 4:] > 225).all(axis=-1).mean(axis=(1, 2))
+    inside = [white[int((a + b) / 2 * 25)] for a, b in cues]
+    assert cues[0][0] > 0.04 and min(inside) > 3 * white[0], (white.round(3), cues)
 
 
 # ------------------------------------------------------------------ speed, through the session's demo
