@@ -19,6 +19,14 @@ def register(subsub: argparse._SubParsersAction) -> None:
     p.add_argument("--work-dir", required=True, help="data and checkpoints (outside the repository)")
     p.add_argument("--steps", type=int, default=6000)
     p.add_argument("--takes", type=int, default=4, help="procedural motion takes per utterance")
+    p.add_argument(
+        "--holdout-voice",
+        action="append",
+        default=[],
+        metavar="SPEAKER",
+        help="keep this corpus voice out of training (all its rows join the held-out split; repeatable). "
+        "Corpus v2 splits by sentence only, so without it every held-out voice was also heard in training",
+    )
     p.add_argument("--export", help="write the trained model here (e.g. generators/face/pretrained/motion)")
     p.set_defaults(func=run)
 
@@ -29,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
+    from emotive.conditioning.errors import EmotiveError
     from emotive.generators.face.dataset import build_dataset, read_rows
     from emotive.generators.face.pipeline import MotionDiffusionPipeline
     from emotive.generators.face.train import TrainConfig, evaluate_model, export_pretrained, train
@@ -36,6 +45,12 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     work = Path(args.work_dir)
     rows = read_rows(args.manifest)
+    unknown = set(args.holdout_voice) - {r.get("speaker") for r in rows}
+    if unknown:
+        raise EmotiveError(f"--holdout-voice: no rows of {sorted(unknown)} in the manifest.")
+    for r in rows:
+        if r.get("speaker") in args.holdout_voice and r.get("split", "train") == "train":
+            r["split"] = "heldout_voice"
     data = work / "data.npz"
     if not data.exists():
         print(build_dataset(rows, data, takes=args.takes))
