@@ -8,11 +8,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -23,38 +18,12 @@ import soundfile as sf
 pytestmark = pytest.mark.timeout(120)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "emotive.apps.cli", "serve", "--port", str(port), "--workers", "1",
-                             "--queue", "2", "--max-chars", "300"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.5)
-        if proc.poll() is not None:
-            pytest.fail(f"the server exited: {proc.stderr.read().decode()[-2000:]}")
-    else:
-        proc.kill()
-        pytest.fail("the server did not start within 90 s")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    from emotive.apps.server.process import serve
+
+    with serve("--workers", "1", "--queue", "2", "--max-chars", "300") as (proc, url):
+        yield url
     err = proc.stderr.read().decode()
     assert "Traceback" not in err, err[-3000:]
 

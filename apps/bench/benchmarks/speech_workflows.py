@@ -21,7 +21,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -152,12 +151,6 @@ def _stream(ctx: BenchContext, res: BenchResult, pipe) -> None:
     res.target("stream_first_chunk_s", "<=", 1.0, "first chunk of a 3-sentence text, warm pipeline (median of 3)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -169,19 +162,9 @@ def _rss_mb(pid: int) -> float:
 def _server(ctx: BenchContext, res: BenchResult) -> None:
     import httpx
 
-    port = _free_port()
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "emotive.apps.cli", "serve", "--port", str(port), "--workers",
-                             "1", "--queue", "8"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+    from emotive.apps.server.process import serve
+
+    with serve("--workers", "1", "--queue", "8", timeout=180, capture=False) as (proc, url):
         speech = url + "/v1/audio/speech"
 
         def post(body: dict) -> tuple[int, float]:
@@ -235,12 +218,6 @@ def _server(ctx: BenchContext, res: BenchResult) -> None:
         res.target("server_rss_growth_second_half_mb", "<=", 50.0, f"resident memory growth over requests "
                    f"{n // 2 + 1}-{n} (flat = no leak)")
         res.figures["server_alive_after"] = httpx.get(url + "/health", timeout=10).status_code == 200
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _batch(ctx: BenchContext, res: BenchResult) -> None:
