@@ -24,17 +24,21 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(*args: str, timeout: float = 90.0, threads: int = 1, capture: bool = True
+def serve(*args: str, timeout: float = 90.0, threads: int | None = 1, capture: bool = True
           ) -> Iterator[tuple[subprocess.Popen, str]]:
-    """``emotive serve --port <free> *args`` with ``OMP_NUM_THREADS=threads``; yields (process, base URL) once
+    """``emotive serve --port <free> *args`` with ``OMP_NUM_THREADS=threads`` (None: unset, so the server uses its
+    own default, every core up to 4, as a user's would); yields (process, base URL) once
     ``GET /health`` answers 200, and stops the process on exit. Raises :class:`ServerStartError` (with the end of
     its stderr) if it exits first or ``timeout`` seconds pass. ``capture=False`` sends its output to /dev/null."""
     import httpx
 
     port = free_port()
     out = subprocess.PIPE if capture else subprocess.DEVNULL
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
     proc = subprocess.Popen([sys.executable, "-m", "emotive.apps.cli", "serve", "--port", str(port), *args],
-                            env={**os.environ, "OMP_NUM_THREADS": str(threads)}, stdout=out, stderr=out)
+                            env=env, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
