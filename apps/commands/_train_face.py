@@ -37,20 +37,13 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from emotive.conditioning.errors import EmotiveError
-    from emotive.generators.face.dataset import build_dataset, read_rows
+    from emotive.generators.face.dataset import build_dataset, hold_out_speakers, read_rows
     from emotive.generators.face.pipeline import MotionDiffusionPipeline
     from emotive.generators.face.train import TrainConfig, evaluate_model, export_pretrained, train
 
     torch.set_num_threads(1)
     work = Path(args.work_dir)
-    rows = read_rows(args.manifest)
-    unknown = set(args.holdout_voice) - {r.get("speaker") for r in rows}
-    if unknown:
-        raise EmotiveError(f"--holdout-voice: no rows of {sorted(unknown)} in the manifest.")
-    for r in rows:
-        if r.get("speaker") in args.holdout_voice and r.get("split", "train") == "train":
-            r["split"] = "heldout_voice"
+    rows = hold_out_speakers(read_rows(args.manifest), args.holdout_voice)
     data = work / "data.npz"
     if not data.exists():
         print(build_dataset(rows, data, takes=args.takes))

@@ -37,6 +37,21 @@ def read_rows(manifest: str | Path) -> list[dict]:
     return rows
 
 
+def hold_out_speakers(rows: list[dict], speakers: list[str] | tuple[str, ...]) -> list[dict]:
+    """Copies of ``rows`` where every train row of ``speakers`` moves to the ``"heldout_voice"`` split, so the
+    model never hears those voices (the speech corpus splits by sentence, with every voice in every split).
+    Raises :class:`EmotiveError` for a speaker with no rows."""
+    unknown = sorted(set(speakers) - {r.get("speaker") for r in rows})
+    if unknown:
+        raise EmotiveError(f"No rows of speaker(s) {', '.join(unknown)} in the manifest.")
+    return [
+        {**r, "split": "heldout_voice"}
+        if r.get("speaker") in speakers and r.get("split", "train") == "train"
+        else r
+        for r in rows
+    ]
+
+
 def build_dataset(
     rows: list[dict], out: str | Path, takes: int = 3, seed: int = 0, progress: bool = True
 ) -> dict:

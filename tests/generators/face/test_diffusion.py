@@ -13,7 +13,7 @@ import torch
 
 from emotive.conditioning import Emotion, EmotiveError
 from emotive.generators.face.audio_features import FEATURE_DIM, audio_features
-from emotive.generators.face.dataset import build_dataset, read_rows
+from emotive.generators.face.dataset import build_dataset, hold_out_speakers, read_rows
 from emotive.generators.face.model import MotionDenoiser
 from emotive.generators.face.phones import phones_from_text
 from emotive.generators.face.pipeline import PRETRAINED, MotionDiffusionPipeline, load_denoiser, save_denoiser
@@ -42,6 +42,17 @@ def corpus(tmp_path_factory):
                      "emotion": Emotion.parse(emo).to_dict(), "split": "test" if i == 2 else "train"})  # fmt: skip
     (d / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return d
+
+
+def test_hold_out_speakers_moves_only_their_train_rows():
+    rows = [{"id": "a", "speaker": "v1", "split": "train"}, {"id": "b", "speaker": "v2", "split": "train"},
+            {"id": "c", "speaker": "v2", "split": "test"}]  # fmt: skip
+    out = hold_out_speakers(rows, ["v2"])
+    assert [r["split"] for r in out] == ["train", "heldout_voice", "test"]
+    assert rows[1]["split"] == "train"  # the input rows are not changed
+    assert hold_out_speakers(rows, []) == rows
+    with pytest.raises(EmotiveError, match="nobody"):
+        hold_out_speakers(rows, ["nobody"])
 
 
 def test_audio_features_shape_and_normalisation():
