@@ -175,7 +175,9 @@ def run_batch(args: argparse.Namespace) -> int:
         raise EmotiveError(f"The folder '{out_dir.parent}' does not exist.")
     state = _distributed()
     rank, world = state.process_index, state.num_processes
-    threads = max(1, (os.cpu_count() or 1) // world)
+    from emotive.apps.commands.speak import threads_option
+
+    threads = threads_option(args) or max(1, (os.cpu_count() or 1) // world)
     torch.set_num_threads(threads)
     pipe = EmotionalSpeechPipeline.from_pretrained(model=args.kokoro_model, voices=args.kokoro_voices,
                                                    threads=threads)

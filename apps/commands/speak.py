@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pace", type=float, default=1.0, help=">1 slower, <1 faster (0.5-2)")
     p.add_argument("--verdict", action="store_true",
                    help="also judge the result: naturalness (Distill-MOS), Whisper transcript and WER, recognised emotion")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="CPU threads per process (default: the cores, shared out between --batch processes)")
     p.add_argument("--kokoro-model", default=None, help="an official kokoro-v1.0.onnx (default: the packaged int8 model)")
     p.add_argument("--kokoro-voices", default=None, help="a voices-v1.0.bin / .npz adding its voices")
     p.set_defaults(func=run)
@@ -57,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
     pipe = None
     if args.list_voices:
-        pipe = EmotionalSpeechPipeline.from_pretrained(model=args.kokoro_model, voices=args.kokoro_voices)
+        pipe = EmotionalSpeechPipeline.from_pretrained(model=args.kokoro_model, voices=args.kokoro_voices,
+                                                       threads=threads_option(args))
         print("\n".join(pipe.voices))
         return 0
     if args.batch is not None:
@@ -78,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         check_output(args.out, args.force, suffixes=(".wav",))
     if args.subtitles is not None:
         check_output(args.subtitles, args.force, suffixes=SUBTITLE_SUFFIXES)
-    pipe = EmotionalSpeechPipeline.from_pretrained(model=args.kokoro_model, voices=args.kokoro_voices)
+    pipe = EmotionalSpeechPipeline.from_pretrained(model=args.kokoro_model, voices=args.kokoro_voices,
+                                                   threads=threads_option(args))
     kw = dict(emotion=emotion, voice=args.voice or pipe.voices[0], engine=args.engine,
               generator=torch.Generator().manual_seed(args.seed), num_candidates=args.candidates, pace=args.pace)
     if to_stdout:
@@ -157,3 +161,13 @@ def _stream_to_stdout(pipe, text: str, kw: dict):
     wav = np.concatenate([c.waveform for c in chunks]).astype(np.float32)
     emo, voice = pipe._validate(kw["emotion"], kw["voice"], kw["engine"], kw["num_candidates"], kw["pace"])
     return SpeechOutput(wav, chunks[0].sample_rate, emo, voice, [c.segment for c in chunks], kw["engine"])
+
+
+def threads_option(args: argparse.Namespace) -> int | None:
+    """``--threads`` checked (None when not given: the runtime's default, or the batch's share of the cores)."""
+    n = getattr(args, "threads", None)
+    if n is not None and not 1 <= n <= 256:
+        from emotive.conditioning import EmotiveError
+
+        raise EmotiveError(f"--threads must be a whole number from 1 to 256, got {n}.")
+    return n

@@ -50,6 +50,8 @@ def test_bad_tag_or_subtitle_name_writes_nothing(tmp_path):
     assert r.returncode == 2 and "at character 7" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     r = _run(["Hello.", "-o", str(wav), "--subtitles", str(tmp_path / "b.txt")], text=True)
     assert r.returncode == 2 and ".srt or .vtt or .json" in r.stderr
+    r = _run(["Hello.", "-o", str(wav), "--threads", "0"], text=True)
+    assert r.returncode == 2 and "--threads must be" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
 
 
