@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,27 @@ def _stamp(t: float, sep: str) -> str:
 def to_srt(cues: list[Cue]) -> str:
     """SubRip: numbered cues, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``."""
     return "".join(f"{i}\n{_stamp(c.start, ',')} --> {_stamp(c.end, ',')}\n{c.text}\n\n" for i, c in enumerate(cues, 1))
+
+
+def parse_srt(text: str) -> list[tuple[float, float, str]]:
+    """SubRip text (ours, or ffmpeg's read-back of a subtitle track) -> [(start s, end s, text)]; lines of one cue
+    are joined with a space, position hints after the end time are ignored. Raises ValueError on a malformed cue."""
+    def seconds(stamp: str) -> float:
+        h, m, sec = stamp.strip().replace(",", ".").split(":")
+        return int(h) * 3600 + int(m) * 60 + float(sec)
+
+    cues = []
+    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip()):
+        lines = block.strip().splitlines()
+        if not lines:
+            continue
+        timing = 1 if "-->" not in lines[0] else 0
+        try:
+            start, end = lines[timing].split("-->")
+            cues.append((seconds(start), seconds(end.split()[0]), " ".join(lines[timing + 1:])))
+        except (IndexError, ValueError):
+            raise ValueError(f"not a SubRip cue: {block[:60]!r}") from None
+    return cues
 
 
 def to_vtt(cues: list[Cue]) -> str:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import soundfile as sf
+
+from emotive.generators.speech.subtitles import parse_srt
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 EM = [sys.executable, "-m", "emotive.apps.cli", "speak"]
@@ -76,20 +77,6 @@ def test_animate_subtitles_need_text_spoken_by_the_tts(tmp_path, flags):
     assert len(r.stderr.strip().splitlines()) == 1 and [p.name for p in tmp_path.iterdir()] == ["speech.wav"]
 
 
-def _srt(text: str) -> list[tuple[float, float, str]]:
-    """SubRip text -> [(start s, end s, text)] (a reader independent of the writer)."""
-    def sec(stamp: str) -> float:
-        h, m, s = stamp.replace(",", ".").split(":")
-        return int(h) * 3600 + int(m) * 60 + float(s)
-
-    cues = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        lines = block.strip().splitlines()
-        start, end = lines[1].split(" --> ")
-        cues.append((sec(start), sec(end), " ".join(lines[2:])))
-    return cues
-
-
 def _animate(tmp_path, *flags: str) -> tuple[list[tuple[float, float, str]], np.ndarray, str]:
     """`animate --text` with --subtitles and ``flags``: (the sidecar's cues, the frames, the MP4's subtitle track as
     SRT or "")."""
@@ -107,7 +94,7 @@ def _animate(tmp_path, *flags: str) -> tuple[list[tuple[float, float, str]], np.
     gen = imageio_ffmpeg.read_frames(str(mp4))
     w, h = next(gen)["size"]
     frames = np.stack([np.frombuffer(b, np.uint8).reshape(h, w, 3) for b in gen])
-    return _srt(srt.read_text()), frames, track
+    return parse_srt(srt.read_text()), frames, track
 
 
 def _white_low(frames: np.ndarray) -> np.ndarray:
@@ -118,7 +105,7 @@ def _white_low(frames: np.ndarray) -> np.ndarray:
 def test_animate_text_attaches_subtitles(tmp_path):
     cues, frames, track = _animate(tmp_path)
     assert [c[2] for c in cues] == ["We won!", "It ends."] and all(a < b for a, b, _ in cues)
-    assert _srt(track) == cues, "the MP4 carries the sidecar's cues as a subtitle track"
+    assert parse_srt(track) == cues, "the MP4 carries the sidecar's cues as a subtitle track"
     assert abs(cues[-1][1] - len(frames) / 25) < 0.25, "the last cue lasts to the end of the video"
 
 

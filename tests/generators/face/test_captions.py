@@ -3,7 +3,6 @@ frame, survive H.264 in place; a soft subtitle track muxed into the MP4 reads ba
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from types import SimpleNamespace
@@ -16,6 +15,7 @@ import skimage.data
 from emotive.conditioning import EmotiveError
 from emotive.generators.face.captions import BOTTOM_MARGIN, burn_captions, caption_overlay, load_font, wrap
 from emotive.generators.face.render import add_subtitle_track, write_video
+from emotive.generators.speech.subtitles import parse_srt
 
 FPS = 25
 CUES = [SimpleNamespace(start=0.2, end=0.6, text="Good morning! I have wonderful news for you,"),
@@ -87,20 +87,6 @@ def test_burned_video_differs_only_low_and_while_a_cue_is_on(tmp_path):
     assert bottom[on].min() > 0.01 and bottom[~on].max() < 0.001, (bottom[on].round(3), bottom[~on].round(4))
 
 
-def _srt(text: str) -> list[tuple[float, float, str]]:
-    """SubRip text -> [(start s, end s, text)] (a reader independent of the writer)."""
-    def sec(stamp: str) -> float:
-        h, m, s = stamp.replace(",", ".").split(":")
-        return int(h) * 3600 + int(m) * 60 + float(s)
-
-    cues = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        lines = block.strip().splitlines()
-        start, end = lines[1].split(" --> ")
-        cues.append((sec(start), sec(end.split()[0]), " ".join(lines[2:])))
-    return cues
-
-
 def _track(video) -> tuple[str, str]:
     """(the first subtitle track as SRT, ffmpeg's description of its stream)."""
     exe = imageio_ffmpeg.get_ffmpeg_exe()
@@ -118,7 +104,7 @@ def test_subtitle_track_reads_back_as_its_srt(tmp_path, suffix, codec):
     video = write_video(_frames(40, 64), tmp_path / f"v{suffix}", fps=FPS)
     add_subtitle_track(video, sidecar)
     srt, stream = _track(video)
-    assert _srt(srt) == _srt(sidecar.read_text()) == [(0.2, 0.6, "Good morning!"), (0.8, 1.6, "We won!")]
+    assert parse_srt(srt) == parse_srt(sidecar.read_text()) == [(0.2, 0.6, "Good morning!"), (0.8, 1.6, "We won!")]
     assert codec in stream, stream
     assert len(_decode(video)) == 40 and sorted(p.name for p in tmp_path.iterdir()) == ["subs.srt", f"v{suffix}"]
 

@@ -10,7 +10,7 @@ import torch
 
 from emotive.conditioning import Emotion
 from emotive.generators.speech.pipeline import Segment, WordTiming
-from emotive.generators.speech.subtitles import MAX_CUE_CHARS, make_cues, render, to_srt, to_vtt
+from emotive.generators.speech.subtitles import MAX_CUE_CHARS, make_cues, parse_srt, render, to_srt, to_vtt
 
 
 def _seg(words: list[tuple[str, float, float]], emotion: str = "happy", voice: str = "jf_alpha") -> Segment:
@@ -35,6 +35,17 @@ def test_srt_and_vtt_forms():
     cues = make_cues([_seg([("Hi", 0.0, 0.25), (".", 0.25, 0.3)])], duration=3723.0126)
     assert to_srt(cues) == "1\n00:00:00,000 --> 01:02:03,013\nHi.\n\n"   # rounded to the millisecond
     assert to_vtt(cues) == "WEBVTT\n\n1-happy\n00:00:00.000 --> 01:02:03.013\n<v jf_alpha>Hi.\n\n"
+
+
+def test_srt_round_trip():
+    seg = _seg([("Hello", 0.1, 0.4), ("there", 0.4, 0.8), (",", 0.8, 0.9), ("how", 1.0, 1.2), ("are", 1.2, 1.4),
+                ("you", 1.4, 1.7), ("?", 1.7, 1.75)])
+    cues = make_cues([seg], duration=2.0)
+    assert parse_srt(to_srt(cues)) == [(round(c.start, 3), round(c.end, 3), c.text) for c in cues]
+    # ffmpeg's read-back: CRLF line ends and position hints after the end time
+    assert parse_srt("1\r\n00:00:01,500 --> 00:00:02,000 X1:0\r\nTwo\r\nlines\r\n") == [(1.5, 2.0, "Two lines")]
+    with pytest.raises(ValueError, match="not a SubRip cue"):
+        parse_srt("1\nsoon --> later\nHi")
 
 
 @pytest.fixture(scope="module")
