@@ -337,24 +337,22 @@ class EmotionalSpeechPipeline:
         ids = self.kokoro.token_ids(phon)
         style = self.voice_bank.style(piece.voice, len(ids))
         front = self.kokoro.front(ids, style)
-        if len(params) == 1:
-            frames = np.maximum(1, np.rint(front.durations * kokoro_duration_factors(phon, params[0], pace)))
-            frames = frames.astype(np.int64)
-            f0, energy = self.kokoro.prosody(front, frames, style)
+        part = np.zeros(len(phon) + 2, np.int64)                     # part of each token (BOS .. EOS)
+        for r, (a, _, _) in enumerate(piece.parts()[1:], start=1):
+            part[spans[a][0] + 1:] = r
+        factors = np.stack([kokoro_duration_factors(phon, p, pace) for p in params])
+        frames = np.maximum(1, np.rint(front.durations * factors[part, np.arange(len(part))])).astype(np.int64)
+        f0, energy = self.kokoro.prosody(front, frames, style)
+        if len(params) == 1:      # no change inside: the rules exactly (no blend, so no rounding through log/exp)
             f0 = kokoro_f0(f0, params[0], rng)
             wav = limit_peaks(self.kokoro.decode(front, frames, f0, energy, style) * kokoro_gain(params[0]))
         else:
-            part = np.zeros(len(phon) + 2, np.int64)                 # part of each token (BOS .. EOS)
-            for r, (a, _, _) in enumerate(piece.parts()[1:], start=1):
-                part[spans[a][0] + 1:] = r
-            factors = np.stack([kokoro_duration_factors(phon, p, pace) for p in params])
-            frames = np.maximum(1, np.rint(front.durations * factors[part, np.arange(len(part))])).astype(np.int64)
-            f0, energy = self.kokoro.prosody(front, frames, style)
+            from emotive.generators.speech.prosody_codec import gain_curve
+
             w = _part_weights(frames, part, len(params))
             f0 = np.exp(np.sum(w * np.log(np.maximum(np.stack([kokoro_f0(f0, p, rng) for p in params]), 1e-3)), 0))
-            gain_db = w.T @ np.array([p.energy_db for p in params])
             wav = self.kokoro.decode(front, frames, f0.astype(np.float32), energy, style)
-            wav = limit_peaks(wav * _gain_curve(gain_db, len(wav)))
+            wav = limit_peaks(wav * gain_curve(w.T @ np.array([p.energy_db for p in params]), len(wav)))
         return self._finish(piece, phon, spans, frames, wav, params[-1], pace, params[0])
 
     def _render_lm(self, piece: _Piece, rng: np.random.Generator, pace: float, guidance: float
@@ -665,12 +663,6 @@ def _part_weights(frames: np.ndarray, part: np.ndarray, n_parts: int) -> np.ndar
     rise = [np.ones_like(t)] + [_smoothstep((t - starts[int(np.argmax(part == r))]) / width + 0.5)
                                 for r in range(1, n_parts)] + [np.zeros_like(t)]
     return np.stack([rise[r] - rise[r + 1] for r in range(n_parts)])
-
-
-def _gain_curve(gain_db: np.ndarray, n_samples: int) -> np.ndarray:
-    from emotive.generators.speech.prosody_codec import gain_curve
-
-    return gain_curve(gain_db, n_samples)
 
 
 def _split_parts(piece: _Piece, wav: np.ndarray, seg: Segment, params: list[ProsodyParams], keep
