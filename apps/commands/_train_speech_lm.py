@@ -15,6 +15,9 @@ def register(subsub: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-every", type=int, default=200)
     p.add_argument("--max-sentences", type=int, default=None, help="use at most this many sentences per split")
     p.add_argument("--data-only", action="store_true", help="make the data and stop")
+    p.add_argument("--targets", choices=("params", "audio"), default="params",
+                   help="params: the F0 and level the rules command (the shipped LM); audio: the same utterances "
+                   "rendered and re-analysed (pYIN F0, measured level; ~10x slower data)")
     p.add_argument("--ship", default=None, help="copy best/ (or latest/) + MODEL_CARD.md into this folder")
     p.add_argument("--ship-from", choices=("best", "latest"), default="best",
                    help="best: lowest held-out CE; latest: the last step (the shipped LM: the held-out CE does not "
@@ -39,10 +42,11 @@ def run(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     if args.tiny:
-        dcfg = DataConfig(voices_per_sentence=1, emotions_per_voice=2, max_sentences=args.max_sentences or 3)
+        dcfg = DataConfig(voices_per_sentence=1, emotions_per_voice=2, max_sentences=args.max_sentences or 3,
+                          targets=args.targets)
         tcfg = TrainConfig(tiny=True, max_steps=args.steps or 4, eval_every=2, frames_per_batch=400, ckpt_every_s=0)
     else:
-        dcfg = DataConfig(max_sentences=args.max_sentences)
+        dcfg = DataConfig(max_sentences=args.max_sentences, targets=args.targets)
         tcfg = TrainConfig(max_steps=args.steps or 3000, eval_every=args.eval_every,
                            frames_per_batch=args.frames_per_batch, first_gain_weight=args.first_gain_weight)
     folder = build_data(args.out, dcfg, progress=not args.tiny)

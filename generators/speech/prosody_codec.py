@@ -227,7 +227,7 @@ class ProsodyCodec:
                 f0 = measure_f0(x, t2, unvoiced=f0_pred)
             if gain_db is None:
                 ref = self.kokoro.decode(front, frames, np.asarray(f0, np.float32), np.asarray(energy, np.float32), style)
-                gain_db = 20 * np.log10(_rms(x) / max(_rms(ref), 1e-8))
+                gain_db = 20 * np.log10(rms(x) / max(rms(ref), 1e-8))
         codes = self.quantize(ProsodyFeatures(frames, np.asarray(f0), np.asarray(energy), gain_db))
         return torch.from_numpy(codes)[None]
 
@@ -266,7 +266,7 @@ def gain_curve(gain_db: np.ndarray, n_samples: int) -> np.ndarray:
     return (10 ** (np.interp(np.arange(n_samples), centres, g) / 20)).astype(np.float32)
 
 
-def _rms(x: np.ndarray) -> float:
+def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-12))
 
 

@@ -30,8 +30,9 @@ from emotive.generators.speech.prosody import (
     kokoro_duration_factors,
     kokoro_f0,
     kokoro_gain,
+    limit_peaks,
 )
-from emotive.generators.speech.prosody_codec import ProsodyCodec, ProsodyFeatures
+from emotive.generators.speech.prosody_codec import ProsodyCodec, ProsodyFeatures, measure_f0, rms
 
 TRAIN_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo",
                 "0.5 jf_alpha + 0.5 jf_tebukuro", "nova", "0.5 jf_gongitsune + 0.5 jf_tebukuro")
@@ -39,6 +40,10 @@ TRAIN_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kum
 then called alma and wren, are written out; the style vectors are the same)."""
 """The named Kokoro voices (blends included: the LM sees the style vector, so blends are new points in voice space)."""
 DATA_VERSION = 1
+TARGETS = ("params", "audio")
+"""``params``: the F0 and level the rules command (parameter space, no audio). ``audio``: the same utterance rendered
+by Kokoro's decoder and re-analysed (pYIN F0 of the audio on voiced frames, the level of the peak-limited output),
+i.e. what the decoder actually realised; ~1 s of one core per utterance instead of ~0.1 s."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ class DataConfig:
     shard_sentences: int = 100
     perturb_scale: float = 0.15      # ProsodyParams.perturbed: the corpus's per-utterance variation
     max_sentences: int | None = None  # per split (tests / smoke runs)
+    targets: str = "params"           # TARGETS: where the F0 and level targets come from
     seed: int = 0
     version: int = DATA_VERSION
 
@@ -68,12 +74,21 @@ def sample_emotion(rng: np.random.Generator) -> Emotion:
 
 
 def utterance_codes(codec: ProsodyCodec, front, style: np.ndarray, phonemes: str, params: ProsodyParams,
-                    rng: np.random.Generator) -> np.ndarray:
-    """The direct engine's prosody for one utterance, quantised: codes int16 [4, 2T] (no decoder run)."""
+                    rng: np.random.Generator, targets: str = "params") -> np.ndarray:
+    """The direct engine's prosody for one utterance, quantised: codes int16 [4, 2T] (``targets``: see ``TARGETS``;
+    durations and Kokoro's energy are the commanded ones either way: the durations are the alignment, and Kokoro's
+    N is not observable in audio)."""
+    if targets not in TARGETS:
+        raise ValueError(f"targets must be one of {TARGETS}, not {targets!r}")
     frames = np.maximum(1, np.rint(front.durations * kokoro_duration_factors(phonemes, params))).astype(np.int64)
     f0, energy = codec.kokoro.prosody(front, frames, style)
     f0 = kokoro_f0(f0, params, rng)
     gain = np.float32(20 * np.log10(kokoro_gain(params)))
+    if targets == "audio":
+        raw = codec.kokoro.decode(front, frames, f0, energy, style)
+        wav = limit_peaks(raw * kokoro_gain(params))
+        gain = np.float32(20 * np.log10(rms(wav) / max(rms(raw), 1e-8)))
+        f0 = measure_f0(wav, len(f0), unvoiced=f0)
     return codec.quantize(ProsodyFeatures(frames, f0, energy, gain)).astype(np.int16)
 
 
@@ -122,7 +137,8 @@ def build_data(out: str | Path, cfg: DataConfig, codec: ProsodyCodec | None = No
                         if e.intensity > 0:
                             params = params.perturbed(rng, cfg.perturb_scale)
                         takes.append({"feats": emotion_features([e])[0],
-                                      "codes": torch.from_numpy(utterance_codes(codec, front, style, phon, params, rng))})
+                                      "codes": torch.from_numpy(utterance_codes(codec, front, style, phon, params, rng,
+                                                                               cfg.targets))})
                     items.append({"ids": torch.from_numpy(codec.kokoro.token_ids(phon).astype(np.int16)),
                                   "d": torch.from_numpy(front.d[:, :512].astype(np.float16)),
                                   "dur": torch.from_numpy(front.durations.astype(np.float32)),

@@ -164,3 +164,27 @@ def test_shipped_lm_is_small_and_follows_the_emotion():
     assert out["sad"][0] < out["happy"][0] - 2       # semitones
     assert out["sad"][1] > out["happy"][1] * 1.1     # frames
     assert out["sad"][2] < out["happy"][2] - 3       # dB
+
+
+@pytest.mark.slow
+def test_audio_targets_re_analyse_what_the_decoder_realised():
+    """targets="audio": same durations and energy as the parameter-space targets, F0 measured from the rendered
+    take (close to the commanded F0 on frames both call voiced), level of the peak-limited output."""
+    from emotive.generators.speech.kokoro import Kokoro, VoiceBank
+    from emotive.generators.speech.prosody import ProsodyParams
+    from emotive.generators.speech.prosody_lm_data import utterance_codes
+
+    codec = ProsodyCodec(kokoro=Kokoro.load(threads=1), voices=VoiceBank.load())
+    phon = "hˈɛlO, wˈɜɹld."
+    front, style = codec.front(phon, "jf_alpha")
+    p = ProsodyParams.from_emotion("sad")
+    a, b = (codec.dequantize(utterance_codes(codec, front, style, phon, p, np.random.default_rng(0), t))
+            for t in ("params", "audio"))
+    np.testing.assert_array_equal(a.frames, b.frames)
+    np.testing.assert_array_equal(a.energy, b.energy)
+    v = (a.f0 > 50) & (b.f0 > 50)
+    assert v.mean() > 0.3
+    assert np.median(np.abs(12 * np.log2(b.f0[v] / a.f0[v]))) < 1.0
+    assert abs(float(np.ravel(b.gain_db)[0]) - float(np.ravel(a.gain_db)[0])) <= 1.0
+    with pytest.raises(ValueError, match="targets"):
+        utterance_codes(codec, front, style, phon, p, np.random.default_rng(0), "wav")
