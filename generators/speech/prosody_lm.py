@@ -311,18 +311,19 @@ class ProsodyLM(nn.Module):
         top_k: int = 20,
         pace: float = 1.0,
         contour_temperature: float | None = None,
+        durations: str = "sample",
     ) -> torch.Tensor:
         """Sample codes int64 [1, 4, 2T] for one utterance (on one torch thread: see :meth:`_generate`)."""
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
             return self._generate(ids, front, kokoro_dur, style, emotion, generator, guidance_scale, temperature,
-                                  top_k, pace, contour_temperature)
+                                  top_k, pace, contour_temperature, durations)
         finally:
             torch.set_num_threads(threads)
 
     def _generate(self, ids, front, kokoro_dur, style, emotion, generator, guidance_scale, temperature, top_k,
-                  pace, contour_temperature) -> torch.Tensor:
+                  pace, contour_temperature, durations="sample") -> torch.Tensor:
         """The sampling loop. Its matrices are tiny (batch 2, d 128), so it runs on one thread: on 2 shared cores a
         second thread made a 10-word sentence 27x slower (19 s vs 0.7 s for 142 steps, load average 5).
 
@@ -336,7 +337,13 @@ class ProsodyLM(nn.Module):
             contour_temperature: temperature of the pitch and energy sub-tokens (None = ``temperature``): each
                 frame's bin is drawn anew, so a high value roughens the contour frame to frame.
             pace: > 1 slower: Kokoro's predicted durations the LM sees are scaled by it.
+            durations: ``"sample"``: each frame's boundary is drawn from the hazard; ``"median"``: a token ends at
+                the first frame where the probability that it has ended (1 - the product of (1 - hazard) over its
+                frames) reaches 1/2, the median of the duration distribution the LM predicts (no randomness in the
+                timing: the low-temperature analogue for a hazard, where a temperature would bias every length).
         """
+        if durations not in DURATION_MODES:
+            raise ProsodyLMError(f"durations must be one of {DURATION_MODES}, not {durations!r}")
         c = self.config
         self.eval()
         ids_t = torch.as_tensor(np.asarray(ids), dtype=torch.long).reshape(1, -1)
@@ -370,6 +377,7 @@ class ProsodyLM(nn.Module):
         out: list[list[int]] = []
         caches = None
         idx, elapsed = 0, 0                      # token being spoken, its frames so far
+        survive = 1.0                            # "median": P(the token has not ended yet)
         prev: torch.Tensor | None = None
         for t in range(limit):
             pos = pos_features(torch.tensor([[float(elapsed)]]), kd[:, idx: idx + 1]).expand(nb, 1, 3)
@@ -383,7 +391,14 @@ class ProsodyLM(nn.Module):
                 forced = 1
             else:
                 forced = None
-            b = pick(self.heads[0](h), 0, forced)
+            lb = self.heads[0](h)
+            if forced is None and durations == "median":
+                lg = guided(lb[:1], lb[1:], guidance_scale)[0] if use_cfg else lb[0]
+                survive *= 1.0 - float(torch.softmax(lg.float(), -1)[1])
+                forced = int(survive <= 0.5)
+            b = pick(lb, 0, forced)
+            if b == 1:
+                survive = 1.0
             if t > 0 and b == 1:
                 if idx == n - 1:
                     break                                                        # boundary after EOS: the end
@@ -431,6 +446,10 @@ class ProsodyLM(nn.Module):
         model = cls(ProsodyLMConfig(**cfg))
         model.load_state_dict(load_file(str(p / "model.safetensors")))
         return model.eval()
+
+
+DURATION_MODES = ("sample", "median")
+"""How :meth:`ProsodyLM.generate` turns the boundary hazard into durations (see its ``durations`` argument)."""
 
 
 def sample_token(logits: torch.Tensor, generator: torch.Generator | None, temperature: float, top_k: int) -> int:

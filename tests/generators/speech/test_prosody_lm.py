@@ -73,6 +73,13 @@ def test_tiny_lm_learns_and_samples_deterministically(tmp_path):
     for codes in (a, c):
         feats = codec.dequantize(codes[0])                  # valid codes: in range, boundaries on even frames
         assert len(feats.frames) == len(x["dur"]) and (feats.frames >= 1).all()
+    # median durations + greedy bins: no randomness left, every seed gives the same take
+    m = [lm.generate(*args, generator=torch.Generator().manual_seed(s), temperature=0, durations="median")
+         for s in (3, 4)]
+    assert torch.equal(m[0], m[1])
+    assert (codec.dequantize(m[0][0]).frames >= 1).all()
+    with pytest.raises(ProsodyLMError, match="durations"):
+        lm.generate(*args, durations="mean")
     lm.save_pretrained(tmp_path / "lm")
     lm2 = ProsodyLM.from_pretrained(tmp_path / "lm")
     assert torch.equal(lm2.generate(*args, generator=torch.Generator().manual_seed(3), guidance_scale=2.0), a)
@@ -188,3 +195,20 @@ def test_audio_targets_re_analyse_what_the_decoder_realised():
     assert abs(float(np.ravel(b.gain_db)[0]) - float(np.ravel(a.gain_db)[0])) <= 1.0
     with pytest.raises(ValueError, match="targets"):
         utterance_codes(codec, front, style, phon, p, np.random.default_rng(0), "wav")
+
+
+def test_median_durations_follow_the_hazard():
+    """A token ends where P(ended) first reaches 1/2: with a constant hazard h per frame, after
+    ceil(log 0.5 / log(1 - h)) frames (h = 0.2: 4 frames), however the seed goes."""
+    torch.manual_seed(0)
+    lm = ProsodyLM(tiny_config())
+    h = 0.2
+    with torch.no_grad():
+        lm.heads[0][1].weight.zero_()
+        lm.heads[0][1].bias.copy_(torch.tensor([0.0, float(np.log(h / (1 - h)))]))
+    x = _example(np.random.default_rng(2), n_ph=5)
+    args = (x["ids"].numpy(), x["d"].float().numpy(), x["dur"].numpy(), x["style"].numpy(), "sad")
+    for seed in (0, 1):
+        codes = lm.generate(*args, generator=torch.Generator().manual_seed(seed), durations="median")
+        frames = ProsodyCodec().dequantize(codes[0]).frames
+        assert (frames[:-1] == 4).all(), frames
