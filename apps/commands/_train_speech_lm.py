@@ -26,6 +26,8 @@ def register(subsub: argparse._SubParsersAction) -> None:
     p.add_argument("--first-gain-weight", type=float, default=0.0,
                    help="extra loss weight on the first step's level (also on resume); the shipped LM: 0 to step "
                    "1200, then 1")
+    p.add_argument("--neutral-ref", action="store_true",
+                   help="a new run's LM conditions on Kokoro's own neutral F0/N and samples pitch relative to it")
     p.add_argument("--threads", type=int, default=1)
     p.set_defaults(func=run)
 
@@ -44,11 +46,13 @@ def run(args: argparse.Namespace) -> int:
     if args.tiny:
         dcfg = DataConfig(voices_per_sentence=1, emotions_per_voice=2, max_sentences=args.max_sentences or 3,
                           targets=args.targets)
-        tcfg = TrainConfig(tiny=True, max_steps=args.steps or 4, eval_every=2, frames_per_batch=400, ckpt_every_s=0)
+        tcfg = TrainConfig(tiny=True, max_steps=args.steps or 4, eval_every=2, frames_per_batch=400, ckpt_every_s=0,
+                           neutral_ref=args.neutral_ref)
     else:
         dcfg = DataConfig(max_sentences=args.max_sentences, targets=args.targets)
         tcfg = TrainConfig(max_steps=args.steps or 3000, eval_every=args.eval_every,
-                           frames_per_batch=args.frames_per_batch, first_gain_weight=args.first_gain_weight)
+                           frames_per_batch=args.frames_per_batch, first_gain_weight=args.first_gain_weight,
+                           neutral_ref=args.neutral_ref)
     folder = build_data(args.out, dcfg, progress=not args.tiny)
     if args.data_only:
         print(f"data -> {folder}")

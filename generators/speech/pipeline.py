@@ -361,7 +361,7 @@ class EmotionalSpeechPipeline:
         codec decodes them with Kokoro's decoder -> the same trim, pause and timings as ``_render``."""
         from emotive.generators.speech.frontend import join_words
         from emotive.generators.speech.prosody_codec import ProsodyCodec
-        from emotive.generators.speech.prosody_lm import ProsodyLM, ProsodyLMError
+        from emotive.generators.speech.prosody_lm import ProsodyLM, ProsodyLMError, neutral_frames
 
         if self._lm is None:
             try:
@@ -374,8 +374,11 @@ class EmotionalSpeechPipeline:
         front = self.kokoro.front(ids, style)
         g = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
         emo = piece.emotion if piece.emotion.intensity > 0 else Emotion.neutral()  # intensity 0 = plain voice
+        neutral = None
+        if self._lm.config.neutral_ref:  # the LM samples relative to Kokoro's own neutral reading
+            neutral = self.kokoro.prosody(front, neutral_frames(front.durations), style)
         codes = self._lm.generate(ids, front.d, front.durations, style, emo, generator=g,
-                                  guidance_scale=guidance, pace=pace)
+                                  guidance_scale=guidance, pace=pace, neutral=neutral)
         codec = ProsodyCodec(kokoro=self.kokoro, voices=self.voice_bank)
         feats = codec.dequantize(codes[0])
         wav = codec.decode_features(feats, front, style)

@@ -37,12 +37,14 @@ from torch import nn
 
 from emotive.conditioning import EmotiveError
 from emotive.conditioning.encoder import EmotionEncoder, emotion_features, guided
-from emotive.generators.speech.prosody_codec import NUM_CODEBOOKS, CodecConfig
+from emotive.generators.speech.prosody_codec import NUM_CODEBOOKS, SUBFRAMES, CodecConfig
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained" / "prosody-lm"
 LM_FORMAT_VERSION = 1
 N_SUB = 6
 """Sub-tokens per step: boundary, pitch a, pitch b, energy a, energy b, gain."""
+SUBFRAMES_PER_STEP = SUBFRAMES
+"""Codec frames (12.5 ms) per LM step (25 ms)."""
 VOCAB = 256
 """Token-id embedding size (Kokoro's table uses ids < 178; 0 is its BOS/EOS id)."""
 
@@ -68,6 +70,8 @@ class ProsodyLMConfig:
     max_token_frames: int = 80       # 2 s: no token (a pause included) lasts longer
     guard_factor: float = 2.5        # x Kokoro's predicted total: the rules slow speech by at most ~1.6 x
     guard_frames: int = 40
+    neutral_ref: bool = False        # condition on Kokoro's own neutral F0/N and sample pitch relative to it
+    rel_bins: int = 100              # with neutral_ref: voiced pitch classes span +-rel_bins codec bins (+-20 st)
     version: int = LM_FORMAT_VERSION
 
     @property
@@ -76,8 +80,11 @@ class ProsodyLMConfig:
 
     @property
     def sub_sizes(self) -> tuple[int, ...]:
-        """Classes of the six sub-tokens of a step."""
+        """Classes of the six sub-tokens of a step (with ``neutral_ref`` the pitch classes are relative: see
+        :func:`pitch_to_relative`)."""
         _, p, e, g = self.cardinalities
+        if self.neutral_ref:
+            p = CodecConfig(**self.codec).n_unvoiced + 2 * self.rel_bins + 1
         return (2, p, p, e, e, g)
 
 
@@ -105,7 +112,7 @@ def steps_to_codes(steps: torch.Tensor) -> torch.Tensor:
 
 
 def step_context(boundary: torch.Tensor, kokoro_dur: torch.Tensor, n_tokens: torch.Tensor
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Teacher forcing: token index and position features of every step from the boundary stream.
 
     Args:
@@ -113,15 +120,83 @@ def step_context(boundary: torch.Tensor, kokoro_dur: torch.Tensor, n_tokens: tor
         kokoro_dur: [B, n] Kokoro's predicted frames per token.
         n_tokens: [B] tokens per row.
     Returns:
-        idx [B, T] token spoken at each step (clamped to n-1); pos [B, T, 3] position features (:func:`pos_features`).
+        idx [B, T] token spoken at each step (clamped to n-1); pos [B, T, 3] position features (:func:`pos_features`);
+        elapsed [B, T] long: frames of that token so far, this one included.
     """
     idx = (torch.cumsum(boundary.long(), 1) - 1).clamp(min=0)
     idx = torch.minimum(idx, (n_tokens - 1)[:, None])
     t = torch.arange(boundary.shape[1])[None].expand_as(idx)
     start = torch.cummax(torch.where(boundary.bool(), t, torch.zeros_like(t)), 1).values
-    elapsed = (t - start + 1).float()                       # frames of this token so far, this one included
+    elapsed = t - start + 1                                 # frames of this token so far, this one included
     pred = torch.gather(kokoro_dur, 1, idx)
-    return idx, pos_features(elapsed, pred)
+    return idx, pos_features(elapsed.float(), pred), elapsed
+
+
+# ---------------------------------------------------------------------- neutral reference
+N_NEUTRAL_FEATS = 6
+"""Per step: the reference pitch code of the two codec frames (scaled), their voicing, Kokoro's N of the two."""
+
+
+def neutral_frames(kokoro_dur: np.ndarray) -> np.ndarray:
+    """Kokoro's predicted frames per token [n] -> the whole frames its neutral reading uses (each >= 1)."""
+    return np.maximum(1, np.rint(np.asarray(kokoro_dur, np.float64))).astype(np.int64)
+
+
+def neutral_reference(frames: np.ndarray, f0: np.ndarray, energy: np.ndarray, codec: CodecConfig | dict
+                      ) -> dict[str, torch.Tensor]:
+    """Kokoro's neutral reading (its F0 [2T] Hz and N [2T] at ``frames`` [n]) -> what the LM looks up per step.
+
+    Returns ``{"ref": long [T, 2]`` the voiced pitch code of each codec frame (unvoiced frames take the nearest
+    voiced frames' codes, interpolated, so every frame has a reference), ``"feat": float [T, 6]`` (reference code
+    scaled, voicing, N / 10), ``"start": long [n]`` first neutral step of each token, ``"frames": long [n]}``.
+    """
+    c = codec if isinstance(codec, CodecConfig) else CodecConfig(**codec)
+    fr = np.asarray(frames, np.int64)
+    f = np.asarray(f0, np.float64).reshape(-1)
+    n = np.asarray(energy, np.float64).reshape(-1)
+    if len(f) != SUBFRAMES_PER_STEP * int(fr.sum()) or len(n) != len(f):
+        raise ProsodyLMError("the neutral F0/N must cover the neutral frames (2 per 25 ms step)")
+    voiced = f >= c.f0_min_hz
+    code = c.n_unvoiced + np.clip(12 * np.log2(np.maximum(f, c.f0_min_hz) / c.f0_min_hz) / c.f0_step_st,
+                                  0, c.n_voiced - 1)
+    if voiced.any():
+        pos = np.flatnonzero(voiced)
+        code = np.interp(np.arange(len(f)), pos, code[pos])
+    else:
+        code = np.full(len(f), c.n_unvoiced + (c.n_voiced - 1) / 2)   # no voiced frame: the middle of the range
+    ref = np.rint(code).astype(np.int64)
+    mid = c.n_unvoiced + c.n_voiced / 2
+    feat = np.stack([(code - mid) / 60, voiced.astype(np.float64), n / 10], -1)   # [2T, 3]
+    feat = feat.reshape(-1, 2, 3).transpose(0, 2, 1).reshape(-1, N_NEUTRAL_FEATS)  # [T, 6]: codes, voicing, N
+    return {"ref": torch.from_numpy(ref.reshape(-1, 2)), "feat": torch.from_numpy(feat.astype(np.float32)),
+            "start": torch.from_numpy(np.cumsum(fr) - fr), "frames": torch.from_numpy(fr)}
+
+
+def reference_at(neutral: dict[str, torch.Tensor], idx: torch.Tensor, elapsed: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batched lookup: the neutral step under token ``idx`` [B, T] at its ``elapsed``-th frame (a token longer
+    than its neutral reading stays on its last neutral frame) -> (ref [B, T, 2], feat [B, T, 6])."""
+    start = torch.gather(neutral["start"], 1, idx)
+    length = torch.gather(neutral["frames"], 1, idx)
+    j = start + torch.minimum(elapsed.clamp(min=1), length) - 1
+    j = j.clamp(0, neutral["ref"].shape[1] - 1)
+    ref = torch.gather(neutral["ref"], 1, j[..., None].expand(*j.shape, 2))
+    feat = torch.gather(neutral["feat"], 1, j[..., None].expand(*j.shape, N_NEUTRAL_FEATS))
+    return ref, feat
+
+
+def pitch_to_relative(codes: torch.Tensor, ref: torch.Tensor, n_unvoiced: int, rel_bins: int) -> torch.Tensor:
+    """Absolute pitch codes -> the LM's classes: unvoiced codes stay (0 .. n_unvoiced-1); a voiced code becomes
+    n_unvoiced + rel_bins + (code - ref), clipped to +-rel_bins around the neutral reference ``ref``."""
+    rel = n_unvoiced + rel_bins + (codes - ref).clamp(-rel_bins, rel_bins)
+    return torch.where(codes < n_unvoiced, codes, rel)
+
+
+def pitch_to_absolute(classes: torch.Tensor, ref: torch.Tensor, n_unvoiced: int, rel_bins: int, n_voiced: int
+                      ) -> torch.Tensor:
+    """Inverse of :func:`pitch_to_relative` (clipped to the codec's voiced range)."""
+    ab = (ref + classes - n_unvoiced - rel_bins).clamp(n_unvoiced, n_unvoiced + n_voiced - 1)
+    return torch.where(classes < n_unvoiced, classes, ab)
 
 
 def pos_features(elapsed: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
@@ -191,6 +266,9 @@ class ProsodyLM(nn.Module):
         self.cur_proj = nn.Linear(d, d)
         self.cur_pos = nn.Linear(3, d)
         self.heads = nn.ModuleList([nn.Sequential(nn.LayerNorm(d), nn.Linear(d, n)) for n in sizes])
+        if c.neutral_ref:                                     # the neutral reading: previous step's, current step's
+            self.neu_in = nn.Linear(N_NEUTRAL_FEATS, d)
+            self.neu_cur = nn.Linear(N_NEUTRAL_FEATS, d)
         nn.init.normal_(self.bos, std=0.02)
 
     # -------------------------------------------------------------- pieces
@@ -214,14 +292,24 @@ class ProsodyLM(nn.Module):
             x, _ = blk(x, causal=False, key_pad=pad)
         return self.enc_ln(x)
 
+    def _to_rel(self, codes: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+        c = CodecConfig(**self.config.codec)
+        return pitch_to_relative(codes, ref, c.n_unvoiced, self.config.rel_bins)
+
+    def _to_abs(self, classes: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+        c = CodecConfig(**self.config.codec)
+        return pitch_to_absolute(classes, ref, c.n_unvoiced, self.config.rel_bins, c.n_voiced)
+
     def _gather(self, h: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         return torch.gather(h, 1, idx[..., None].expand(*idx.shape, h.shape[-1]))
 
     def trunk_input(self, H: torch.Tensor, g: torch.Tensor, prev: torch.Tensor | None, idx: torch.Tensor,
-                    pos: torch.Tensor, n_tokens: torch.Tensor, offset: int = 0) -> torch.Tensor:
+                    pos: torch.Tensor, n_tokens: torch.Tensor, offset: int = 0, neu: torch.Tensor | None = None
+                    ) -> torch.Tensor:
         """Input of steps whose previous step spoke token ``idx`` [B, S] with position ``pos`` [B, S, 3] and
-        sub-tokens ``prev`` [B, S, 6] -> [B, S, d]. Step 0 (``offset`` 0) has no previous step: it gets the
-        learned BOS vector instead (``prev`` None, or its first row is ignored)."""
+        sub-tokens ``prev`` [B, S, 6] (and, with ``neutral_ref``, looked up the neutral features ``neu``
+        [B, S, 6]) -> [B, S, d]. Step 0 (``offset`` 0) has no previous step: it gets the learned BOS vector
+        instead (``prev`` None, or its first row is ignored)."""
         b, s = idx.shape
         nxt = torch.minimum(idx + 1, (n_tokens - 1)[:, None])
         x = self._gather(H, idx) + self.next_proj(self._gather(H, nxt)) + self.pos_proj(pos) + g[:, None]
@@ -232,6 +320,8 @@ class ProsodyLM(nn.Module):
             if offset == 0:
                 first = (torch.arange(s) == 0)[None, :, None]
                 emb = torch.where(first, self.bos.expand_as(emb), emb)
+        if neu is not None:
+            x = x + self.neu_in(neu)
         return x + emb + _sinusoid(s, self.config.d_model, offset)[None]
 
     def run_trunk(self, x: torch.Tensor, caches: list | None) -> tuple[torch.Tensor, list]:
@@ -246,7 +336,9 @@ class ProsodyLM(nn.Module):
     # -------------------------------------------------------------- training
     def forward(self, ids: torch.Tensor, front: torch.Tensor, kokoro_dur: torch.Tensor, pad: torch.Tensor,
                 style: torch.Tensor, emotion: torch.Tensor, steps: torch.Tensor, n_steps: torch.Tensor,
-                drop: torch.Tensor | None = None, first_gain_weight: float = 0.0) -> dict[str, torch.Tensor]:
+                drop: torch.Tensor | None = None, first_gain_weight: float = 0.0,
+                n_ref: torch.Tensor | None = None, n_feat: torch.Tensor | None = None,
+                n_start: torch.Tensor | None = None, n_frames: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Teacher-forced cross-entropy of every sub-token.
 
         Args:
@@ -256,6 +348,8 @@ class ProsodyLM(nn.Module):
             first_gain_weight: extra weight on the gain of step 0. The level is constant within an utterance, so
             teacher forcing lets every later step copy it and only step 0 (1 frame in ~130) learns it from the
             emotion: without this the sampled level barely follows the emotion.
+            n_ref, n_feat, n_start, n_frames: with ``neutral_ref``, the batch's :func:`neutral_reference`
+            tensors, padded ([B, Tn, 2], [B, Tn, 6], [B, n], [B, n]).
         Returns:
             {"loss": mean CE over the six heads, "ce": [6] per head}.
         """
@@ -265,14 +359,24 @@ class ProsodyLM(nn.Module):
         steps = steps.long().masked_fill(~valid[..., None], 0)
         g = self.global_cond(style, emotion, drop)
         H = self.encode_tokens(ids, front, kokoro_dur, g, pad)
-        idx, pos = step_context(steps[..., 0], kokoro_dur, n_tokens)
+        idx, pos, elapsed = step_context(steps[..., 0], kokoro_dur, n_tokens)
+        neu = neu_prev = None
+        if self.config.neutral_ref:
+            if n_ref is None:
+                raise ProsodyLMError("this LM needs the neutral reference (n_ref, n_feat, n_start, n_frames)")
+            ref, neu = reference_at({"ref": n_ref, "feat": n_feat, "start": n_start, "frames": n_frames},
+                                    idx, elapsed)
+            steps = steps.clone()
+            for k in (1, 2):
+                steps[..., k] = self._to_rel(steps[..., k], ref[..., k - 1])
+            neu_prev = torch.cat([torch.zeros_like(neu[:, :1]), neu[:, :-1]], 1)
         # previous step's context: shift by one (step 0 sees token 0 at position 0)
         idx_prev = torch.cat([torch.zeros_like(idx[:, :1]), idx[:, :-1]], 1)
         pos_prev = torch.cat([pos_features(torch.zeros(b, 1), kokoro_dur[:, :1]), pos[:, :-1]], 1)
         prev = torch.cat([torch.zeros_like(steps[:, :1]), steps[:, :-1]], 1)
-        x = self.trunk_input(H, g, prev, idx_prev, pos_prev, n_tokens)
+        x = self.trunk_input(H, g, prev, idx_prev, pos_prev, n_tokens, neu=neu_prev)
         h, _ = self.run_trunk(x, None)
-        logits = self.head_logits(h, steps, H, idx, pos)
+        logits = self.head_logits(h, steps, H, idx, pos, neu)
         ces = []
         for j, lg in enumerate(logits):
             tgt = steps[..., j].masked_fill(~valid, -100)
@@ -287,10 +391,12 @@ class ProsodyLM(nn.Module):
         return {"loss": loss, "ce": ce.detach()}
 
     def head_logits(self, h: torch.Tensor, steps: torch.Tensor, H: torch.Tensor, idx: torch.Tensor,
-                    pos: torch.Tensor) -> list[torch.Tensor]:
+                    pos: torch.Tensor, neu: torch.Tensor | None = None) -> list[torch.Tensor]:
         """Teacher-forced logits of the six heads: h [B, T, d] trunk states, steps [B, T, 6] -> list of [B, T, C_j]."""
         out = [self.heads[0](h)]
         z = h + self.cur_proj(self._gather(H, idx)) + self.cur_pos(pos) + self.sub_emb[0](steps[..., 0])
+        if neu is not None:
+            z = z + self.neu_cur(neu)
         for j in range(1, N_SUB):
             out.append(self.heads[j](z))
             z = z + self.sub_emb[j](steps[..., j])
@@ -312,18 +418,19 @@ class ProsodyLM(nn.Module):
         pace: float = 1.0,
         contour_temperature: float | None = None,
         durations: str = "sample",
+        neutral: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> torch.Tensor:
         """Sample codes int64 [1, 4, 2T] for one utterance (on one torch thread: see :meth:`_generate`)."""
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
             return self._generate(ids, front, kokoro_dur, style, emotion, generator, guidance_scale, temperature,
-                                  top_k, pace, contour_temperature, durations)
+                                  top_k, pace, contour_temperature, durations, neutral)
         finally:
             torch.set_num_threads(threads)
 
     def _generate(self, ids, front, kokoro_dur, style, emotion, generator, guidance_scale, temperature, top_k,
-                  pace, contour_temperature, durations="sample") -> torch.Tensor:
+                  pace, contour_temperature, durations="sample", neutral=None) -> torch.Tensor:
         """The sampling loop. Its matrices are tiny (batch 2, d 128), so it runs on one thread: on 2 shared cores a
         second thread made a 10-word sentence 27x slower (19 s vs 0.7 s for 142 steps, load average 5).
 
@@ -341,6 +448,8 @@ class ProsodyLM(nn.Module):
                 the first frame where the probability that it has ended (1 - the product of (1 - hazard) over its
                 frames) reaches 1/2, the median of the duration distribution the LM predicts (no randomness in the
                 timing: the low-temperature analogue for a hazard, where a temperature would bias every length).
+            neutral: (F0 [2T'] Hz, N [2T']) of Kokoro's own neutral reading at ``neutral_frames(kokoro_dur)``
+                (unscaled by ``pace``); required by an LM trained with ``neutral_ref``, ignored otherwise.
         """
         if durations not in DURATION_MODES:
             raise ProsodyLMError(f"durations must be one of {DURATION_MODES}, not {durations!r}")
@@ -350,6 +459,13 @@ class ProsodyLM(nn.Module):
         n = ids_t.shape[1] + 2
         if ids_t.shape[1] < 1:
             raise ProsodyLMError("Nothing to say: no phonemes.")
+        ref_tab = None
+        if c.neutral_ref:
+            if neutral is None:
+                raise ProsodyLMError("this LM needs Kokoro's neutral F0 and N (generate(..., neutral=(f0, n)))")
+            ref_tab = neutral_reference(neutral_frames(np.asarray(kokoro_dur).reshape(-1)), neutral[0], neutral[1],
+                                        c.codec)
+            ref_tab = {k: v[None] for k, v in ref_tab.items()}
         fr = torch.as_tensor(np.asarray(front, np.float32))[:, : c.front_dim].reshape(1, n, c.front_dim)
         kd = torch.as_tensor(np.asarray(kokoro_dur, np.float32)).reshape(1, n) * float(pace)
         st = torch.as_tensor(np.asarray(style, np.float32)).reshape(1, 256)
@@ -379,9 +495,10 @@ class ProsodyLM(nn.Module):
         idx, elapsed = 0, 0                      # token being spoken, its frames so far
         survive = 1.0                            # "median": P(the token has not ended yet)
         prev: torch.Tensor | None = None
+        neu_prev = torch.zeros(nb, 1, N_NEUTRAL_FEATS) if ref_tab is not None else None
         for t in range(limit):
             pos = pos_features(torch.tensor([[float(elapsed)]]), kd[:, idx: idx + 1]).expand(nb, 1, 3)
-            x = self.trunk_input(H, g, prev, torch.full((nb, 1), idx), pos, n_tok, offset=t)
+            x = self.trunk_input(H, g, prev, torch.full((nb, 1), idx), pos, n_tok, offset=t, neu=neu_prev)
             h, caches = self.run_trunk(x, caches)
             h = h[:, -1]                                                         # [nb, d]
             # boundary: forced at step 0, when the token has lasted max_token_frames, or when the frames left
@@ -408,13 +525,21 @@ class ProsodyLM(nn.Module):
             pos_now = pos_features(torch.tensor([[float(elapsed)]]), kd[:, idx: idx + 1]).expand(nb, 1, 3)
             z = h + (self.cur_proj(self._gather(H, cur)) + self.cur_pos(pos_now))[:, 0]
             z = z + self.sub_emb[0].weight[b]
+            ref = None
+            if ref_tab is not None:
+                ref, neu = reference_at(ref_tab, cur[:1], torch.tensor([[elapsed]]))   # [1, 1, 2], [1, 1, 6]
+                z = z + self.neu_cur(neu[:, 0])
+                neu_prev = neu.expand(nb, 1, N_NEUTRAL_FEATS)
             toks = [b]
             for j in range(1, N_SUB):
                 tok = pick(self.heads[j](z), j)
                 toks.append(tok)
                 z = z + self.sub_emb[j].weight[tok]
-            out.append(toks)
             prev = torch.tensor(toks).view(1, 1, N_SUB).expand(nb, 1, N_SUB)
+            if ref is not None:                                                  # relative pitch -> codec codes
+                for k in (1, 2):
+                    toks[k] = int(self._to_abs(torch.tensor(toks[k]), ref[0, 0, k - 1]))
+            out.append(toks)
         steps = torch.tensor(out, dtype=torch.long)[None]
         codes = steps_to_codes(steps)
         if int(codes[0, 0].sum()) != n:

@@ -9,7 +9,9 @@ prosody codec. No audio is rendered (the decoder is > 95 % of Kokoro's cost): ab
 Stored per (sentence, voice) in shards ``<out>/data/<split>-<i>.pt`` (resumable: finished shards are kept):
     ids int16 [n-2] Kokoro token ids; d float16 [n, 512] front states (the style half of Kokoro's 640 is the
     voice's own [128:] and is not stored); dur float32 [n] Kokoro's predicted durations (frames);
-    style float32 [256]; voice str; text str; and per emotion: feats float32 [12], codes int16 [4, 2T].
+    style float32 [256]; voice str; text str; nf0 float32 / nN float16 [2T'] Kokoro's own neutral F0 and N at
+    its predicted durations (``prosody_lm.neutral_frames``; the ``neutral_ref`` LM's reference); and per emotion:
+    feats float32 [12], codes int16 [4, 2T].
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from emotive.generators.speech.prosody import (
     limit_peaks,
 )
 from emotive.generators.speech.prosody_codec import ProsodyCodec, ProsodyFeatures, measure_f0, rms
+from emotive.generators.speech.prosody_lm import neutral_frames
 
 TRAIN_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo",
                 "0.5 jf_alpha + 0.5 jf_tebukuro", "nova", "0.5 jf_gongitsune + 0.5 jf_tebukuro")
@@ -139,7 +142,10 @@ def build_data(out: str | Path, cfg: DataConfig, codec: ProsodyCodec | None = No
                         takes.append({"feats": emotion_features([e])[0],
                                       "codes": torch.from_numpy(utterance_codes(codec, front, style, phon, params, rng,
                                                                                cfg.targets))})
+                    nf0, n_n = codec.kokoro.prosody(front, neutral_frames(front.durations), style)
                     items.append({"ids": torch.from_numpy(codec.kokoro.token_ids(phon).astype(np.int16)),
+                                  "nf0": torch.from_numpy(nf0.astype(np.float32)),
+                                  "nN": torch.from_numpy(n_n.astype(np.float16)),
                                   "d": torch.from_numpy(front.d[:, :512].astype(np.float16)),
                                   "dur": torch.from_numpy(front.durations.astype(np.float32)),
                                   "style": torch.from_numpy(style), "voice": voice, "text": r["text"],

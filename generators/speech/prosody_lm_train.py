@@ -21,7 +21,16 @@ import numpy as np
 import torch
 
 from emotive.conditioning.encoder import ConditionDropout
-from emotive.generators.speech.prosody_lm import ProsodyLM, ProsodyLMConfig, codes_to_steps, tiny_config
+from emotive.generators.speech.prosody_codec import CodecConfig
+from emotive.generators.speech.prosody_lm import (
+    N_NEUTRAL_FEATS,
+    ProsodyLM,
+    ProsodyLMConfig,
+    codes_to_steps,
+    neutral_frames,
+    neutral_reference,
+    tiny_config,
+)
 
 
 @dataclass
@@ -39,15 +48,22 @@ class TrainConfig:
     ckpt_every_s: float = 180.0
     seed: int = 0
     first_gain_weight: float = 0.0    # see ProsodyLM.forward; the shipped run: 0 to step 1200, then 1
+    neutral_ref: bool = False         # a new run's LM conditions on Kokoro's neutral reading (ProsodyLMConfig)
 
 
 def examples(items: list[dict]) -> list[dict]:
-    """(sentence, voice) items -> one example per emotion take (tensors shared, not copied)."""
+    """(sentence, voice) items -> one example per emotion take (tensors shared, not copied); items that carry
+    Kokoro's neutral reading (``nf0``, ``nN``) give their examples its :func:`neutral_reference`."""
     out = []
+    codec = CodecConfig()
     for it in items:
+        neu = None
+        if "nf0" in it:
+            neu = neutral_reference(neutral_frames(it["dur"].numpy()), it["nf0"].numpy(), it["nN"].float().numpy(),
+                                    codec)
         for tk in it["takes"]:
             out.append({"ids": it["ids"], "d": it["d"], "dur": it["dur"], "style": it["style"],
-                        "feats": tk["feats"], "steps": codes_to_steps(tk["codes"].long())})
+                        "feats": tk["feats"], "steps": codes_to_steps(tk["codes"].long()), "neutral": neu})
     return out
 
 
@@ -68,9 +84,22 @@ def collate(batch: list[dict]) -> dict[str, torch.Tensor]:
         dur[i, :k] = x["dur"]
         pad[i, :k] = False
         steps[i, : x["steps"].shape[0]] = x["steps"]
-    return {"ids": ids, "front": front, "kokoro_dur": dur, "pad": pad,
-            "style": torch.stack([x["style"] for x in batch]), "emotion": torch.stack([x["feats"] for x in batch]),
-            "steps": steps, "n_steps": torch.tensor([x["steps"].shape[0] for x in batch])}
+    out = {"ids": ids, "front": front, "kokoro_dur": dur, "pad": pad,
+           "style": torch.stack([x["style"] for x in batch]), "emotion": torch.stack([x["feats"] for x in batch]),
+           "steps": steps, "n_steps": torch.tensor([x["steps"].shape[0] for x in batch])}
+    if all(x.get("neutral") is not None for x in batch):
+        tn = max(x["neutral"]["ref"].shape[0] for x in batch)
+        out["n_ref"] = torch.zeros(b, tn, 2, dtype=torch.long)
+        out["n_feat"] = torch.zeros(b, tn, N_NEUTRAL_FEATS)
+        out["n_start"] = torch.zeros(b, n, dtype=torch.long)
+        out["n_frames"] = torch.ones(b, n, dtype=torch.long)
+        for i, x in enumerate(batch):
+            nx, k = x["neutral"], len(x["dur"])
+            out["n_ref"][i, : len(nx["ref"])] = nx["ref"]
+            out["n_feat"][i, : len(nx["feat"])] = nx["feat"]
+            out["n_start"][i, :k] = nx["start"]
+            out["n_frames"][i, :k] = nx["frames"]
+    return out
 
 
 def batches(exs: list[dict], frames: int, rng: np.random.Generator) -> list[list[int]]:
@@ -129,6 +158,8 @@ def train(train_items: list[dict], val_items: list[dict], out: str | Path, cfg: 
 
     torch.manual_seed(cfg.seed)
     mcfg = model_config or (tiny_config() if cfg.tiny else ProsodyLMConfig())
+    if cfg.neutral_ref and model_config is None:
+        mcfg = ProsodyLMConfig(**{**asdict(mcfg), "neutral_ref": True})
     ckpt = out / "ckpt.pt"
     state = torch.load(ckpt, weights_only=False) if ckpt.is_file() else None
     if state is not None:
@@ -147,6 +178,9 @@ def train(train_items: list[dict], val_items: list[dict], out: str | Path, cfg: 
     model, opt = acc.prepare(model, opt)
     core = acc.unwrap_model(model)
     tr, va = examples(train_items), examples(val_items)
+    if mcfg.neutral_ref and any(x["neutral"] is None for x in tr + va):
+        raise ValueError("this LM conditions on Kokoro's neutral reading, and the data was made without it: "
+                         "make the data again in a new --out")
     n_params = sum(p.numel() for p in core.parameters())
     say(f"train {len(tr)} utterances, val {len(va)}; {n_params / 1e6:.2f} M parameters; config {json.dumps(asdict(cfg))}")
     rng = np.random.default_rng(cfg.seed)

@@ -212,3 +212,81 @@ def test_median_durations_follow_the_hazard():
         codes = lm.generate(*args, generator=torch.Generator().manual_seed(seed), durations="median")
         frames = ProsodyCodec().dequantize(codes[0]).frames
         assert (frames[:-1] == 4).all(), frames
+
+
+def test_relative_pitch_round_trip_and_reference_lookup():
+    from emotive.generators.speech.prosody_codec import CodecConfig
+    from emotive.generators.speech.prosody_lm import (
+        neutral_frames,
+        neutral_reference,
+        pitch_to_absolute,
+        pitch_to_relative,
+        reference_at,
+    )
+
+    c = CodecConfig()
+    rng = np.random.default_rng(0)
+    codes = torch.from_numpy(rng.integers(0, c.n_unvoiced + c.n_voiced, 500))
+    ref = torch.from_numpy(rng.integers(c.n_unvoiced, c.n_unvoiced + c.n_voiced, 500))
+    rel = pitch_to_relative(codes, ref, c.n_unvoiced, 100)
+    assert int(rel.min()) >= 0 and int(rel.max()) <= c.n_unvoiced + 200
+    back = pitch_to_absolute(rel, ref, c.n_unvoiced, 100, c.n_voiced)
+    near = (codes < c.n_unvoiced) | ((codes - ref).abs() <= 100)
+    assert torch.equal(back[near], codes[near])                    # exact within +-100 bins, clipped beyond
+    np.testing.assert_array_equal(neutral_frames(np.array([0.2, 1.4, 2.6])), [1, 1, 3])
+    frames = np.array([1, 2, 3])                                   # 6 steps, 12 codec frames
+    f0 = np.array([10, 10, 200, 200, 10, 10, 220, 220, 240, 240, 10, 10], np.float64)
+    nref = neutral_reference(frames, f0, np.linspace(-5, 5, 12), c)
+    assert nref["ref"].shape == (6, 2) and nref["feat"].shape == (6, 6)
+    assert (nref["ref"] >= c.n_unvoiced).all()                     # unvoiced frames borrow their neighbours' pitch
+    assert torch.equal(nref["start"], torch.tensor([0, 1, 3]))
+    tab = {k: v[None] for k, v in nref.items()}
+    # token 1 at its 1st and 2nd frame -> steps 1, 2; at its 5th (longer than neutral) -> stays on step 2
+    r, f = reference_at(tab, torch.tensor([[1, 1, 1, 2]]), torch.tensor([[1, 2, 5, 1]]))
+    assert torch.equal(r[0, :, 0], nref["ref"][[1, 2, 2, 3], 0])
+    assert torch.equal(f[0], nref["feat"][[1, 2, 2, 3]])
+
+
+def test_tiny_lm_with_neutral_reference_learns_and_samples(tmp_path):
+    from dataclasses import replace
+
+    from emotive.generators.speech.prosody_lm import neutral_frames, neutral_reference
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(1)
+    codec = ProsodyCodec()
+    exs = []
+    for _ in range(4):
+        x = _example(rng)
+        nf = neutral_frames(x["dur"].numpy())
+        t2 = 2 * int(nf.sum())
+        x["neutral_raw"] = (np.where(rng.random(t2) < 0.7, rng.uniform(150, 300, t2), 15.0), rng.uniform(-5, 5, t2))
+        x["neutral"] = neutral_reference(nf, *x["neutral_raw"], codec.config)
+        exs.append(x)
+    lm = ProsodyLM(replace(tiny_config(), neutral_ref=True))
+    batch = collate(exs)
+    assert "n_ref" in batch
+    opt = torch.optim.AdamW(lm.parameters(), lr=1e-2)
+    first = None
+    for _ in range(30):
+        out = lm(**batch)
+        opt.zero_grad()
+        out["loss"].backward()
+        opt.step()
+        first = float(out["loss"].detach()) if first is None else first
+    assert float(out["loss"].detach()) < 0.7 * first
+    x = exs[0]
+    args = (x["ids"].numpy(), x["d"].float().numpy(), x["dur"].numpy(), x["style"].numpy(), x["feats"])
+    a = lm.generate(*args, generator=torch.Generator().manual_seed(3), neutral=x["neutral_raw"])
+    b = lm.generate(*args, generator=torch.Generator().manual_seed(3), neutral=x["neutral_raw"])
+    assert torch.equal(a, b)
+    feats = codec.dequantize(a[0])                                # valid codec codes (absolute pitch)
+    assert len(feats.frames) == len(x["dur"]) and (feats.frames >= 1).all()
+    with pytest.raises(ProsodyLMError, match="neutral"):
+        lm.generate(*args)
+    with pytest.raises(ProsodyLMError, match="neutral"):
+        lm(**{k: v for k, v in batch.items() if not k.startswith("n_") or k == "n_steps"})
+    lm.save_pretrained(tmp_path / "lm")
+    lm2 = ProsodyLM.from_pretrained(tmp_path / "lm")
+    assert lm2.config.neutral_ref
+    assert torch.equal(lm2.generate(*args, generator=torch.Generator().manual_seed(3), neutral=x["neutral_raw"]), a)
