@@ -142,6 +142,12 @@ def neutral_frames(kokoro_dur: np.ndarray) -> np.ndarray:
     return np.maximum(1, np.rint(np.asarray(kokoro_dur, np.float64))).astype(np.int64)
 
 
+def kokoro_neutral(kokoro, front, style: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kokoro's own neutral reading of a front (F0 [2T'] Hz, N [2T'] at :func:`neutral_frames`): the reference
+    an LM trained with ``neutral_ref`` takes (``generate(..., neutral=...)``)."""
+    return kokoro.prosody(front, neutral_frames(front.durations), style)
+
+
 def neutral_reference(frames: np.ndarray, f0: np.ndarray, energy: np.ndarray, codec: CodecConfig | dict
                       ) -> dict[str, torch.Tensor]:
     """Kokoro's neutral reading (its F0 [2T] Hz and N [2T] at ``frames`` [n]) -> what the LM looks up per step.

@@ -35,7 +35,7 @@ from emotive.generators.speech.prosody import (
     limit_peaks,
 )
 from emotive.generators.speech.prosody_codec import ProsodyCodec, ProsodyFeatures, measure_f0, rms
-from emotive.generators.speech.prosody_lm import neutral_frames
+from emotive.generators.speech.prosody_lm import kokoro_neutral
 
 TRAIN_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo",
                 "0.5 jf_alpha + 0.5 jf_tebukuro", "nova", "0.5 jf_gongitsune + 0.5 jf_tebukuro")
@@ -142,7 +142,7 @@ def build_data(out: str | Path, cfg: DataConfig, codec: ProsodyCodec | None = No
                         takes.append({"feats": emotion_features([e])[0],
                                       "codes": torch.from_numpy(utterance_codes(codec, front, style, phon, params, rng,
                                                                                cfg.targets))})
-                    nf0, n_n = codec.kokoro.prosody(front, neutral_frames(front.durations), style)
+                    nf0, n_n = kokoro_neutral(codec.kokoro, front, style)
                     items.append({"ids": torch.from_numpy(codec.kokoro.token_ids(phon).astype(np.int16)),
                                   "nf0": torch.from_numpy(nf0.astype(np.float32)),
                                   "nN": torch.from_numpy(n_n.astype(np.float16)),

@@ -143,8 +143,9 @@ def test_pipeline_codec_lm_engine_with_a_tiny_lm(tmp_path):
 def test_shipped_lm_is_small_and_follows_the_emotion():
     """The shipped LM (no decoder needed): <= 25 MB; sad is slower, lower and quieter than happy on a test sentence."""
     from emotive.generators.speech.frontend import join_words, kokoro_words
+    from emotive.generators.speech.pipeline import LM_TEMPERATURE
     from emotive.generators.speech.prosody import KOKORO_PAUSES
-    from emotive.generators.speech.prosody_lm import PRETRAINED_DIR
+    from emotive.generators.speech.prosody_lm import PRETRAINED_DIR, kokoro_neutral
 
     if not (PRETRAINED_DIR / "model.safetensors").is_file():
         pytest.skip("the prosody LM has not been shipped yet (`emotive train speech-lm --ship ...`)")
@@ -156,12 +157,14 @@ def test_shipped_lm_is_small_and_follows_the_emotion():
              if w.phonemes or w.text in KOKORO_PAUSES]
     phon, _ = join_words(words, codec.kokoro.vocab.__contains__)
     front, style = codec.front(phon, "jf_alpha")
+    neutral = kokoro_neutral(codec.kokoro, front, style) if lm.config.neutral_ref else None
     out = {}
     for label in ("happy", "sad"):
         f0, dur, gain = [], [], []
         for seed in range(3):
             codes = lm.generate(codec.kokoro.token_ids(phon), front.d, front.durations, style, label,
-                                generator=torch.Generator().manual_seed(seed))
+                                generator=torch.Generator().manual_seed(seed), neutral=neutral,
+                                temperature=LM_TEMPERATURE)
             f = codec.dequantize(codes[0])
             v = f.f0 >= 50
             f0.append(np.median(12 * np.log2(f.f0[v] / 100)))
