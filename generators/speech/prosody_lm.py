@@ -255,6 +255,7 @@ class ProsodyLM(nn.Module):
     def __init__(self, config: ProsodyLMConfig):
         super().__init__()
         self.config = c = config
+        self._codec = CodecConfig(**c.codec)                  # the bins the pitch classes map to
         d = c.d_model
         self.tok_emb = nn.Embedding(VOCAB + 2, d)             # + BOS and EOS markers (Kokoro uses id 0 for both)
         self.front_proj = nn.Linear(c.front_dim + 1, d)
@@ -299,12 +300,10 @@ class ProsodyLM(nn.Module):
         return self.enc_ln(x)
 
     def _to_rel(self, codes: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        c = CodecConfig(**self.config.codec)
-        return pitch_to_relative(codes, ref, c.n_unvoiced, self.config.rel_bins)
+        return pitch_to_relative(codes, ref, self._codec.n_unvoiced, self.config.rel_bins)
 
     def _to_abs(self, classes: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        c = CodecConfig(**self.config.codec)
-        return pitch_to_absolute(classes, ref, c.n_unvoiced, self.config.rel_bins, c.n_voiced)
+        return pitch_to_absolute(classes, ref, self._codec.n_unvoiced, self.config.rel_bins, self._codec.n_voiced)
 
     def _gather(self, h: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         return torch.gather(h, 1, idx[..., None].expand(*idx.shape, h.shape[-1]))
