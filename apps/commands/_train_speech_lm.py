@@ -17,7 +17,7 @@ def register(subsub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-only", action="store_true", help="make the data and stop")
     p.add_argument("--targets", choices=("params", "audio"), default="params",
                    help="params: the F0 and level the rules command (the shipped LM); audio: the same utterances "
-                   "rendered and re-analysed (pYIN F0, measured level; ~10x slower data)")
+                   "rendered and re-analysed (pYIN F0, measured level; data ~70x slower)")
     p.add_argument("--ship", default=None, help="copy best/ (or latest/) + MODEL_CARD.md into this folder")
     p.add_argument("--ship-from", choices=("best", "latest"), default="best",
                    help="best: lowest held-out CE; latest: the last step (the shipped LM: the held-out CE does not "
