@@ -56,6 +56,10 @@ ENGINES = ("direct", "codec-lm")
 LM_GUIDANCE = 1.6
 """Default classifier-free guidance of the codec-lm engine (1 = the plain conditional model). On 48 val takes the
 shipped LM was recognised as requested in 77 % of takes at 1.6 against 65 % at 1, same MOS and WER (model card)."""
+LM_GUIDANCE_REF = "null"
+"""What the codec-lm engine's guidance extrapolates away from (``ProsodyLM.generate``'s ``guidance_ref``)."""
+LM_GUIDANCE_SPACE = "logits"
+"""Where the codec-lm engine guides pitch, energy and level (``ProsodyLM.generate``'s ``guidance_space``)."""
 LM_TEMPERATURE = 0.0
 """Temperature of the LM's pitch, energy and level tokens (0 = the most likely bin; the durations are still drawn
 from the hazard, so every seed gives its own take). Val takes, shipped LM: see its model card's sampling table."""
@@ -383,7 +387,8 @@ class EmotionalSpeechPipeline:
             neutral = kokoro_neutral(self.kokoro, front, style)
         codes = self._lm.generate(ids, front.d, front.durations, style, emo, generator=g,
                                   guidance_scale=guidance, pace=pace, neutral=neutral,
-                                  temperature=LM_TEMPERATURE)
+                                  temperature=LM_TEMPERATURE, guidance_ref=LM_GUIDANCE_REF,
+                                  guidance_space=LM_GUIDANCE_SPACE)
         codec = ProsodyCodec(kokoro=self.kokoro, voices=self.voice_bank)
         feats = codec.dequantize(codes[0])
         wav = codec.decode_features(feats, front, style)

@@ -415,6 +415,31 @@ def limit_peaks(y: np.ndarray, ceiling: float = 0.97) -> np.ndarray:
     return y.astype(np.float32)
 
 
+def soft_limit(y: np.ndarray, ceiling: float = 0.97, knee: float = 0.6, window: int = 240) -> np.ndarray:
+    """A soft-knee look-ahead limiter: peaks stay under ``ceiling``, audio whose envelope is under ``knee`` is
+    unchanged, and a louder input always gives a louder output (:func:`limit_peaks` instead turns the whole take
+    down for its highest peak, so a higher level could come out quieter).
+
+    The envelope is a moving maximum of ``|y|`` over ``2 * window + 1`` samples smoothed by a moving mean over
+    ``window`` (10 ms at 24 kHz), so it is never below ``|y|`` and the gain moves smoothly. Above ``knee`` it is
+    mapped by ``knee + (ceiling - knee) * tanh((e - knee) / (ceiling - knee))``: increasing, with a slope that
+    falls from 1 to 0, so the mapped level over the envelope only falls as the envelope grows, and every sample
+    ends under the mapped envelope, which is under ``ceiling``."""
+    from scipy.ndimage import maximum_filter1d, uniform_filter1d
+
+    y = np.asarray(y, np.float32)
+    if not y.size:
+        return y
+    a = np.abs(y).astype(np.float64)
+    env = uniform_filter1d(maximum_filter1d(a, 2 * window + 1, mode="nearest"), window, mode="nearest")
+    env = np.maximum(env, a)                                   # float rounding of the mean: never below |y|
+    if float(env.max()) <= knee:
+        return y
+    span = ceiling - knee
+    mapped = np.where(env > knee, knee + span * np.tanh((env - knee) / span), env)
+    return (y * (mapped / np.maximum(env, 1e-12))).astype(np.float32)
+
+
 @dataclass
 class ConversionOutput:
     """Result of :class:`ProsodyPipeline`.

@@ -38,7 +38,7 @@ from emotive.generators.speech.kokoro import (
     Kokoro,
     VoiceBank,
 )
-from emotive.generators.speech.prosody import VOICED_HZ, limit_peaks
+from emotive.generators.speech.prosody import VOICED_HZ, soft_limit
 
 CODEC_VERSION = 1
 NUM_CODEBOOKS = 4
@@ -244,12 +244,13 @@ class ProsodyCodec:
         return [self._decode_one(a, p, v) for a, p, v in zip(arr, phs, vs)]
 
     def decode_features(self, feats: ProsodyFeatures, front: FrontOutput, style: np.ndarray) -> np.ndarray:
-        """Features + Kokoro front/style -> waveform float32 [600 T] (decoder, then the gain curve, peaks limited)."""
+        """Features + Kokoro front/style -> waveform float32 [600 T] (decoder, then the gain curve, peaks limited
+        locally by :func:`soft_limit`, so a higher level code always gives a louder take)."""
         if len(feats.frames) != front.t_en.shape[1]:
             raise CodecError(f"the codes hold {len(feats.frames)} tokens, the phonemes {front.t_en.shape[1]} "
                              "(BOS/EOS included)")
         wav = self.kokoro.decode(front, feats.frames, feats.f0, feats.energy, style)
-        return limit_peaks(wav * gain_curve(feats.gain_db, len(wav)))
+        return soft_limit(wav * gain_curve(feats.gain_db, len(wav)))
 
     def _decode_one(self, codes: np.ndarray, phonemes: str, voice: str) -> np.ndarray:
         feats = self.dequantize(codes)

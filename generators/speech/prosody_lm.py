@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emotive.conditioning import EmotiveError
+from emotive.conditioning import Emotion, EmotiveError
 from emotive.conditioning.encoder import EmotionEncoder, emotion_features, guided
 from emotive.generators.speech.prosody_codec import NUM_CODEBOOKS, SUBFRAMES, CodecConfig
 
@@ -424,18 +424,22 @@ class ProsodyLM(nn.Module):
         contour_temperature: float | None = None,
         durations: str = "sample",
         neutral: tuple[np.ndarray, np.ndarray] | None = None,
+        guidance_ref: str = "null",
+        guidance_space: str = "logits",
     ) -> torch.Tensor:
         """Sample codes int64 [1, 4, 2T] for one utterance (on one torch thread: see :meth:`_generate`)."""
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
             return self._generate(ids, front, kokoro_dur, style, emotion, generator, guidance_scale, temperature,
-                                  top_k, pace, contour_temperature, durations, neutral)
+                                  top_k, pace, contour_temperature, durations, neutral, guidance_ref,
+                                  guidance_space)
         finally:
             torch.set_num_threads(threads)
 
     def _generate(self, ids, front, kokoro_dur, style, emotion, generator, guidance_scale, temperature, top_k,
-                  pace, contour_temperature, durations="sample", neutral=None) -> torch.Tensor:
+                  pace, contour_temperature, durations="sample", neutral=None, guidance_ref="null",
+                  guidance_space="logits") -> torch.Tensor:
         """The sampling loop. Its matrices are tiny (batch 2, d 128), so it runs on one thread: on 2 shared cores a
         second thread made a 10-word sentence 27x slower (19 s vs 0.7 s for 142 steps, load average 5).
 
@@ -455,9 +459,27 @@ class ProsodyLM(nn.Module):
                 timing: the low-temperature analogue for a hazard, where a temperature would bias every length).
             neutral: (F0 [2T'] Hz, N [2T']) of Kokoro's own neutral reading at ``neutral_frames(kokoro_dur)``
                 (unscaled by ``pace``); required by an LM trained with ``neutral_ref``, ignored otherwise.
+            guidance_ref: what guidance extrapolates away from. ``"null"``: the unconditional model (emotion
+                dropped, as trained); ``"neutral"``: the same model conditioned on the neutral emotion, so scale 0
+                is the neutral reading, 1 the requested emotion and > 1 that emotion's departure from neutral
+                exaggerated (a neutral request is unchanged by any scale).
+            guidance_space: where the pitch, energy and level sub-tokens are guided. ``"logits"``: the classic
+                ``ref + scale * (cond - ref)`` on their logits, one stream fed back to both branches. ``"tracks"``:
+                the two branches each speak their own stream (each is fed its own previous tokens, so each stays
+                the model's own plausible reading; the boundaries, and so the timing, are shared and guided on
+                logits at ``min(scale, 1)``: extrapolated hazards lengthened val takes by up to 4 s at scale 3,
+                so timing goes from neutral to the emotion's and no further), and every frame's output bin is ``ref + scale * (cond - ref)`` of the two streams' bins
+                (:func:`mix_bins`). The bins are ordered values, so this is guidance on the predicted value, as
+                diffusion models guide their predicted noise: the departure from the reference grows linearly
+                with the scale, where logits guidance at large scales picks whichever tail bin the two branches
+                disagree on most, and a single fed-back stream drifts off what either branch would say.
         """
         if durations not in DURATION_MODES:
             raise ProsodyLMError(f"durations must be one of {DURATION_MODES}, not {durations!r}")
+        if guidance_ref not in GUIDANCE_REFS:
+            raise ProsodyLMError(f"guidance_ref must be one of {GUIDANCE_REFS}, not {guidance_ref!r}")
+        if guidance_space not in GUIDANCE_SPACES:
+            raise ProsodyLMError(f"guidance_space must be one of {GUIDANCE_SPACES}, not {guidance_space!r}")
         c = self.config
         self.eval()
         ids_t = torch.as_tensor(np.asarray(ids), dtype=torch.long).reshape(1, -1)
@@ -478,13 +500,17 @@ class ProsodyLM(nn.Module):
         feats = feats.reshape(1, -1).float()
         full_ids = torch.cat([torch.zeros(1, 1, dtype=torch.long), ids_t, torch.zeros(1, 1, dtype=torch.long)], 1)
         use_cfg = guidance_scale != 1.0
-        gs = [self.global_cond(st, feats)] + ([self.global_cond(st, None)] if use_cfg else [])
+        ref_feats = emotion_features([Emotion.neutral()]).float() if guidance_ref == "neutral" else None
+        gs = [self.global_cond(st, feats)] + ([self.global_cond(st, ref_feats)] if use_cfg else [])
         g = torch.cat(gs, 0)
         nb = g.shape[0]
         H = self.encode_tokens(full_ids.expand(nb, n), fr.expand(nb, -1, -1), kd.expand(nb, -1), g)
         n_tok = torch.full((nb,), n)
         limit = max(n, min(c.max_frames, int(c.guard_factor * float(kd.sum())) + c.guard_frames))
 
+        n_unvoiced = CodecConfig(**c.codec).n_unvoiced
+        tracks = use_cfg and guidance_space == "tracks"
+        b_scale = min(guidance_scale, 1.0) if tracks else guidance_scale  # "tracks": timing never extrapolated
         # the boundary head is a per-frame hazard: any temperature but 1 biases every duration (< 1 lengthens)
         temps = [1.0] + [temperature if contour_temperature is None else contour_temperature] * 4 + [temperature]
 
@@ -492,7 +518,7 @@ class ProsodyLM(nn.Module):
             """Guided logits [nb, C] of sub-token j -> one sampled class (or ``forced``)."""
             if forced is not None:
                 return forced
-            lg = guided(lg[:1], lg[1:], guidance_scale)[0] if use_cfg else lg[0]
+            lg = guided(lg[:1], lg[1:], b_scale if j == 0 else guidance_scale)[0] if use_cfg else lg[0]
             return sample_token(lg, generator, temps[j], top_k)
 
         out: list[list[int]] = []
@@ -515,7 +541,7 @@ class ProsodyLM(nn.Module):
                 forced = None
             lb = self.heads[0](h)
             if forced is None and durations == "median":
-                lg = guided(lb[:1], lb[1:], guidance_scale)[0] if use_cfg else lb[0]
+                lg = guided(lb[:1], lb[1:], b_scale)[0] if use_cfg else lb[0]
                 survive *= 1.0 - float(torch.softmax(lg.float(), -1)[1])
                 forced = int(survive <= 0.5)
             b = pick(lb, 0, forced)
@@ -536,11 +562,23 @@ class ProsodyLM(nn.Module):
                 z = z + self.neu_cur(neu[:, 0])
                 neu_prev = neu.expand(nb, 1, N_NEUTRAL_FEATS)
             toks = [b]
-            for j in range(1, N_SUB):
-                tok = pick(self.heads[j](z), j)
-                toks.append(tok)
-                z = z + self.sub_emb[j].weight[tok]
-            prev = torch.tensor(toks).view(1, 1, N_SUB).expand(nb, 1, N_SUB)
+            if tracks:                       # two self-consistent streams, mixed per frame in bin space
+                own = [[b], [b]]
+                for j in range(1, N_SUB):
+                    lg = self.heads[j](z)
+                    pair = [sample_token(lg[r], generator, temps[j], top_k) for r in (0, 1)]
+                    for r in (0, 1):
+                        own[r].append(pair[r])
+                    toks.append(mix_bins(pair[0], pair[1], guidance_scale, n_unvoiced if j in (1, 2) else 0,
+                                         lg.shape[-1]))
+                    z = z + self.sub_emb[j].weight[torch.tensor(pair)]
+                prev = torch.tensor(own).view(nb, 1, N_SUB)
+            else:
+                for j in range(1, N_SUB):
+                    tok = pick(self.heads[j](z), j)
+                    toks.append(tok)
+                    z = z + self.sub_emb[j].weight[tok]
+                prev = torch.tensor(toks).view(1, 1, N_SUB).expand(nb, 1, N_SUB)
             if ref is not None:                                                  # relative pitch -> codec codes
                 for k in (1, 2):
                     toks[k] = int(self._to_abs(torch.tensor(toks[k]), ref[0, 0, k - 1]))
@@ -578,8 +616,24 @@ class ProsodyLM(nn.Module):
         return model.eval()
 
 
+GUIDANCE_REFS = ("null", "neutral")
+"""What :meth:`ProsodyLM.generate`'s classifier-free guidance extrapolates away from (its ``guidance_ref``)."""
+
+GUIDANCE_SPACES = ("logits", "tracks")
+"""Where :meth:`ProsodyLM.generate` guides the pitch, energy and level sub-tokens (its ``guidance_space``)."""
+
 DURATION_MODES = ("sample", "median")
 """How :meth:`ProsodyLM.generate` turns the boundary hazard into durations (see its ``durations`` argument)."""
+
+
+def mix_bins(cond: int, ref: int, scale: float, lo: int, n: int) -> int:
+    """One frame of ``"tracks"`` guidance: ``ref + scale * (cond - ref)`` in bins, rounded and kept in the ordered
+    bins ``lo .. n-1``. Classes below ``lo`` are unvoiced pitch codes (no value): where either stream is unvoiced,
+    the frame is the conditional stream's at scale >= 0.5 and the reference's below (so scale 0 is exactly the
+    reference, and voicing never takes a value from a stream that has none)."""
+    if cond < lo or ref < lo:
+        return cond if scale >= 0.5 else ref
+    return int(min(max(round(ref + scale * (cond - ref)), lo), n - 1))
 
 
 def sample_token(logits: torch.Tensor, generator: torch.Generator | None, temperature: float, top_k: int) -> int:

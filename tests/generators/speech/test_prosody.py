@@ -99,3 +99,20 @@ def test_pipeline_stereo_deterministic_and_levels():
 def test_params_roundtrip():
     p = ProsodyParams.from_emotion("0.7 sad + 0.3 angry")
     assert ProsodyParams.from_dict(p.to_dict()).to_dict() == p.to_dict()
+
+
+def test_soft_limit_holds_the_ceiling_locally_and_keeps_louder_louder():
+    """Peaks under the ceiling; only ~10 ms around a stray peak changes; a higher gain is always louder."""
+    from emotive.generators.speech.prosody import limit_peaks, soft_limit
+
+    rng = np.random.default_rng(0)
+    x = (0.15 * rng.standard_normal(24_000)).astype(np.float32)
+    x[12_000] = 2.5                                                # one stray peak
+    quiet = 0.5 * x / 2.5
+    assert np.array_equal(soft_limit(quiet), quiet.astype(np.float32))      # under the knee: untouched
+    y = soft_limit(x)
+    assert np.abs(y).max() <= 0.97 + 1e-6 and np.isfinite(y).all()
+    assert np.array_equal(y[:11_000], x[:11_000])                  # only ~10 ms around the peak is turned down
+    assert np.sqrt(np.mean(y ** 2)) > 2 * np.sqrt(np.mean(limit_peaks(x) ** 2))
+    levels = [np.sqrt(np.mean(soft_limit(x * 10 ** (db / 20)) ** 2)) for db in (0, 6, 12, 18, 24)]
+    assert np.all(np.diff(levels) > 0)                             # a higher gain is always louder

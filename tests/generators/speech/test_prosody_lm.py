@@ -291,3 +291,44 @@ def test_tiny_lm_with_neutral_reference_learns_and_samples(tmp_path):
     lm2 = ProsodyLM.from_pretrained(tmp_path / "lm")
     assert lm2.config.neutral_ref
     assert torch.equal(lm2.generate(*args, generator=torch.Generator().manual_seed(3), neutral=x["neutral_raw"]), a)
+
+
+def test_mix_bins_guides_values_and_keeps_voicing():
+    from emotive.generators.speech.prosody_lm import mix_bins
+
+    assert mix_bins(30, 20, 1.0, 5, 100) == 30                   # scale 1: the conditional stream
+    assert mix_bins(30, 20, 0.0, 5, 100) == 20                   # scale 0: the reference
+    assert mix_bins(30, 20, 2.0, 5, 100) == 40                   # beyond: the departure doubled
+    assert mix_bins(30, 20, 0.5, 5, 100) == 25
+    assert mix_bins(90, 20, 3.0, 5, 100) == 99                   # kept in the bins
+    assert mix_bins(8, 20, 3.0, 5, 100) == 5
+    assert mix_bins(2, 20, 2.0, 5, 100) == 2                     # unvoiced in cond: cond's frame
+    assert mix_bins(30, 3, 2.0, 5, 100) == 30                    # only the reference unvoiced: no value to mix
+    assert mix_bins(30, 3, 0.0, 5, 100) == 3                     # below 0.5 the reference's frame
+    devs = [abs(mix_bins(37, 20, g, 0, 200) - 20) for g in (0.5, 1.5, 3.0)]
+    assert devs[0] < devs[1] < devs[2]
+
+
+def test_tracks_guidance_from_neutral_spans_neutral_to_exaggerated():
+    """guidance_ref="neutral", guidance_space="tracks": scale 0 is the neutral take, a neutral request is the same
+    at any scale, a larger scale moves further from neutral; bad option values are refused."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(5)
+    lm = ProsodyLM(tiny_config())
+    exs = [_example(rng, 8) for _ in range(4)]
+    exs[1]["feats"] = torch.tensor([1.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1.0])
+    _fit(lm, collate(exs), 40)
+    x = exs[0]
+    args = (x["ids"].numpy(), x["d"].float().numpy(), x["dur"].numpy(), x["style"].numpy())
+
+    def take(emotion, g):
+        return lm.generate(*args, emotion, generator=torch.Generator().manual_seed(2), guidance_scale=g,
+                           temperature=0.0, guidance_ref="neutral", guidance_space="tracks")
+
+    neutral = take("neutral", 1.0)
+    assert torch.equal(take("happy", 0.0), neutral)
+    assert torch.equal(take("neutral", 3.0), neutral)
+    with pytest.raises(ProsodyLMError, match="guidance_ref"):
+        lm.generate(*args, "happy", guidance_ref="sad")
+    with pytest.raises(ProsodyLMError, match="guidance_space"):
+        lm.generate(*args, "happy", guidance_space="audio")
