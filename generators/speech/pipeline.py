@@ -53,13 +53,18 @@ MAX_CHARS = 8_000
 ENGINES = ("direct", "codec-lm")
 """``direct``: the rules straight into Kokoro's graph. ``codec-lm``: the prosody LM samples prosody-codec tokens
 (durations, F0, energy, level) from phonemes + emotion + voice; Kokoro's decoder speaks them (``prosody_lm``)."""
-LM_GUIDANCE = 1.6
-"""Default classifier-free guidance of the codec-lm engine (1 = the plain conditional model). On 48 val takes the
-shipped LM was recognised as requested in 77 % of takes at 1.6 against 65 % at 1, same MOS and WER (model card)."""
-LM_GUIDANCE_REF = "null"
-"""What the codec-lm engine's guidance extrapolates away from (``ProsodyLM.generate``'s ``guidance_ref``)."""
-LM_GUIDANCE_SPACE = "logits"
-"""Where the codec-lm engine guides pitch, energy and level (``ProsodyLM.generate``'s ``guidance_space``)."""
+LM_GUIDANCE = 1.0
+"""Default strength of the codec-lm engine (its ``guidance_scale``): 0 = the neutral reading, 1 = the emotion as the
+LM speaks it, > 1 that emotion's departure from neutral exaggerated (``ProsodyLM.generate``, ``"tracks"``)."""
+LM_GUIDANCE_SPACE = "tracks"
+"""How the strength knob acts (``ProsodyLM.generate``'s ``guidance_space``): ``"tracks"`` mixes the emotion's and
+the neutral reading's token streams per frame, so the departure from neutral grows with the scale (on val takes
+32 of 32 label x sentence x voice x seed cases rose monotonically at 0.5 / 1.5 / 3, against 14 of 32 for
+classic guidance on the logits)."""
+LM_CFG = 1.6
+"""The emotion stream's own classifier-free guidance against the null condition (``generate``'s ``cfg_scale``).
+On 48 val takes the shipped LM was recognised as requested in 77 % of takes at 1.6 against 65 % at 1, same MOS
+and WER (model card); at strength 1 the take is exactly classic guidance at 1.6."""
 LM_TEMPERATURE = 0.0
 """Temperature of the LM's pitch, energy and level tokens (0 = the most likely bin; the durations are still drawn
 from the hazard, so every seed gives its own take). Val takes, shipped LM: see its model card's sampling table."""
@@ -387,8 +392,8 @@ class EmotionalSpeechPipeline:
             neutral = kokoro_neutral(self.kokoro, front, style)
         codes = self._lm.generate(ids, front.d, front.durations, style, emo, generator=g,
                                   guidance_scale=guidance, pace=pace, neutral=neutral,
-                                  temperature=LM_TEMPERATURE, guidance_ref=LM_GUIDANCE_REF,
-                                  guidance_space=LM_GUIDANCE_SPACE)
+                                  temperature=LM_TEMPERATURE, guidance_space=LM_GUIDANCE_SPACE,
+                                  cfg_scale=LM_CFG)
         codec = ProsodyCodec(kokoro=self.kokoro, voices=self.voice_bank)
         feats = codec.dequantize(codes[0])
         wav = codec.decode_features(feats, front, style)

@@ -424,32 +424,49 @@ class ProsodyLM(nn.Module):
         contour_temperature: float | None = None,
         durations: str = "sample",
         neutral: tuple[np.ndarray, np.ndarray] | None = None,
-        guidance_ref: str = "null",
         guidance_space: str = "logits",
+        cfg_scale: float = 1.0,
     ) -> torch.Tensor:
         """Sample codes int64 [1, 4, 2T] for one utterance (on one torch thread: see :meth:`_generate`)."""
+        if durations not in DURATION_MODES:
+            raise ProsodyLMError(f"durations must be one of {DURATION_MODES}, not {durations!r}")
+        if guidance_space not in GUIDANCE_SPACES:
+            raise ProsodyLMError(f"guidance_space must be one of {GUIDANCE_SPACES}, not {guidance_space!r}")
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
             return self._generate(ids, front, kokoro_dur, style, emotion, generator, guidance_scale, temperature,
-                                  top_k, pace, contour_temperature, durations, neutral, guidance_ref,
-                                  guidance_space)
+                                  top_k, pace, contour_temperature, durations, neutral, guidance_space, cfg_scale)
         finally:
             torch.set_num_threads(threads)
 
     def _generate(self, ids, front, kokoro_dur, style, emotion, generator, guidance_scale, temperature, top_k,
-                  pace, contour_temperature, durations="sample", neutral=None, guidance_ref="null",
-                  guidance_space="logits") -> torch.Tensor:
-        """The sampling loop. Its matrices are tiny (batch 2, d 128), so it runs on one thread: on 2 shared cores a
-        second thread made a 10-word sentence 27x slower (19 s vs 0.7 s for 142 steps, load average 5).
+                  pace, contour_temperature, durations="sample", neutral=None, guidance_space="logits",
+                  cfg_scale=1.0) -> torch.Tensor:
+        """The sampling loop. Its matrices are tiny (batch <= 4, d 128), so it runs on one thread: on 2 shared
+        cores a second thread made a 10-word sentence 27x slower (19 s vs 0.7 s for 142 steps, load average 5).
 
         Args:
             ids: [n-2] Kokoro token ids (no BOS/EOS). front: [n, >=512] Kokoro front states ``d``.
             kokoro_dur: [n] Kokoro's predicted frames per token. style: [256] the voice's style vector.
             emotion: an ``Emotion`` / spec, or a [12] feature tensor.
-            generator: the only randomness. guidance_scale: CFG on emotion (1 = conditional, 0 = unconditional,
-                > 1 stronger). temperature / top_k: sampling of the pitch, energy and gain sub-tokens (0 = greedy);
-                boundaries are always drawn at temperature 1 (their rate is the duration).
+            generator: the only randomness. temperature / top_k: sampling of the pitch, energy and gain sub-tokens
+                (0 = greedy); boundaries are always drawn at temperature 1 (their rate is the duration).
+            guidance_scale, guidance_space: the strength knob.
+                ``"logits"``: classic classifier-free guidance, ``null + scale * (cond - null)`` on every
+                sub-token's logits (1 = conditional, 0 = unconditional, > 1 stronger), one token stream fed back
+                to both branches.
+                ``"tracks"``: two token streams are spoken side by side, the requested emotion's and the neutral
+                emotion's, each fed its own previous tokens (so each stays the model's own plausible reading), each
+                with classifier-free guidance ``cfg_scale`` against the null condition. Every frame's pitch,
+                energy and level bin is ``neutral + scale * (emotion - neutral)`` of the two streams' bins
+                (:func:`mix_bins`): 0 = the neutral reading, 1 = the emotion's, > 1 its departure from neutral
+                exaggerated. The bins are ordered values, so this is guidance on the predicted value (as diffusion
+                models guide their predicted noise) and the departure grows linearly with the scale. The
+                boundaries (timing) are shared, their logits guided from the neutral stream's to the emotion's at
+                ``min(scale, 1)``: extrapolated hazards lengthened val takes by up to 4 s at scale 3. With scale 1
+                only the emotion's stream is run: the same take as ``"logits"`` at ``cfg_scale``.
+            cfg_scale: ``"tracks"`` only: the streams' own guidance against the null condition (1 = none).
             contour_temperature: temperature of the pitch and energy sub-tokens (None = ``temperature``): each
                 frame's bin is drawn anew, so a high value roughens the contour frame to frame.
             pace: > 1 slower: Kokoro's predicted durations the LM sees are scaled by it.
@@ -459,27 +476,7 @@ class ProsodyLM(nn.Module):
                 timing: the low-temperature analogue for a hazard, where a temperature would bias every length).
             neutral: (F0 [2T'] Hz, N [2T']) of Kokoro's own neutral reading at ``neutral_frames(kokoro_dur)``
                 (unscaled by ``pace``); required by an LM trained with ``neutral_ref``, ignored otherwise.
-            guidance_ref: what guidance extrapolates away from. ``"null"``: the unconditional model (emotion
-                dropped, as trained); ``"neutral"``: the same model conditioned on the neutral emotion, so scale 0
-                is the neutral reading, 1 the requested emotion and > 1 that emotion's departure from neutral
-                exaggerated (a neutral request is unchanged by any scale).
-            guidance_space: where the pitch, energy and level sub-tokens are guided. ``"logits"``: the classic
-                ``ref + scale * (cond - ref)`` on their logits, one stream fed back to both branches. ``"tracks"``:
-                the two branches each speak their own stream (each is fed its own previous tokens, so each stays
-                the model's own plausible reading; the boundaries, and so the timing, are shared and guided on
-                logits at ``min(scale, 1)``: extrapolated hazards lengthened val takes by up to 4 s at scale 3,
-                so timing goes from neutral to the emotion's and no further), and every frame's output bin is ``ref + scale * (cond - ref)`` of the two streams' bins
-                (:func:`mix_bins`). The bins are ordered values, so this is guidance on the predicted value, as
-                diffusion models guide their predicted noise: the departure from the reference grows linearly
-                with the scale, where logits guidance at large scales picks whichever tail bin the two branches
-                disagree on most, and a single fed-back stream drifts off what either branch would say.
         """
-        if durations not in DURATION_MODES:
-            raise ProsodyLMError(f"durations must be one of {DURATION_MODES}, not {durations!r}")
-        if guidance_ref not in GUIDANCE_REFS:
-            raise ProsodyLMError(f"guidance_ref must be one of {GUIDANCE_REFS}, not {guidance_ref!r}")
-        if guidance_space not in GUIDANCE_SPACES:
-            raise ProsodyLMError(f"guidance_space must be one of {GUIDANCE_SPACES}, not {guidance_space!r}")
         c = self.config
         self.eval()
         ids_t = torch.as_tensor(np.asarray(ids), dtype=torch.long).reshape(1, -1)
@@ -499,27 +496,40 @@ class ProsodyLM(nn.Module):
         feats = emotion if isinstance(emotion, torch.Tensor) else emotion_features([emotion])
         feats = feats.reshape(1, -1).float()
         full_ids = torch.cat([torch.zeros(1, 1, dtype=torch.long), ids_t, torch.zeros(1, 1, dtype=torch.long)], 1)
-        use_cfg = guidance_scale != 1.0
-        ref_feats = emotion_features([Emotion.neutral()]).float() if guidance_ref == "neutral" else None
-        gs = [self.global_cond(st, feats)] + ([self.global_cond(st, ref_feats)] if use_cfg else [])
-        g = torch.cat(gs, 0)
+
+        # streams: (condition, its guidance against the null condition); rows: each stream's condition, then its
+        # null row when guided. Two streams = "tracks" (the emotion's, the neutral one's), mixed by the scale.
+        if guidance_space == "tracks":
+            conds = [feats] + ([emotion_features([Emotion.neutral()]).float()] if guidance_scale != 1.0 else [])
+            cfg = float(cfg_scale)
+        else:
+            conds, cfg = [feats], float(guidance_scale)
+        rows: list[torch.Tensor | None] = []
+        stream_rows: list[tuple[int, int | None]] = []
+        for f in conds:
+            rows.append(f)
+            if cfg != 1.0:
+                rows.append(None)
+            stream_rows.append((len(rows) - 1 - (cfg != 1.0), len(rows) - 1 if cfg != 1.0 else None))
+        g = torch.cat([self.global_cond(st, f) for f in rows], 0)
         nb = g.shape[0]
+        row_stream = torch.tensor([k for k, (a, u) in enumerate(stream_rows) for _ in ((a,) if u is None else (a, u))])
+        mixed = len(stream_rows) == 2
+        b_scale = min(guidance_scale, 1.0)
         H = self.encode_tokens(full_ids.expand(nb, n), fr.expand(nb, -1, -1), kd.expand(nb, -1), g)
         n_tok = torch.full((nb,), n)
         limit = max(n, min(c.max_frames, int(c.guard_factor * float(kd.sum())) + c.guard_frames))
-
         n_unvoiced = CodecConfig(**c.codec).n_unvoiced
-        tracks = use_cfg and guidance_space == "tracks"
-        b_scale = min(guidance_scale, 1.0) if tracks else guidance_scale  # "tracks": timing never extrapolated
         # the boundary head is a per-frame hazard: any temperature but 1 biases every duration (< 1 lengthens)
         temps = [1.0] + [temperature if contour_temperature is None else contour_temperature] * 4 + [temperature]
 
-        def pick(lg: torch.Tensor, j: int, forced: int | None = None) -> int:
-            """Guided logits [nb, C] of sub-token j -> one sampled class (or ``forced``)."""
-            if forced is not None:
-                return forced
-            lg = guided(lg[:1], lg[1:], b_scale if j == 0 else guidance_scale)[0] if use_cfg else lg[0]
-            return sample_token(lg, generator, temps[j], top_k)
+        def stream_logits(lg: torch.Tensor) -> list[torch.Tensor]:
+            """Logits [nb, C] of one sub-token -> each stream's guided logits [C]."""
+            return [lg[a] if u is None else guided(lg[a], lg[u], cfg) for a, u in stream_rows]
+
+        def boundary_logits(lb: torch.Tensor) -> torch.Tensor:
+            ls = stream_logits(lb)
+            return guided(ls[0], ls[1], b_scale) if mixed else ls[0]
 
         out: list[list[int]] = []
         caches = None
@@ -536,15 +546,14 @@ class ProsodyLM(nn.Module):
             # would not give each remaining token one frame (the guard); never before step 0's token has a frame
             left = n - 1 - idx
             if t == 0 or elapsed >= c.max_token_frames or limit - t <= left:
-                forced = 1
+                b = 1
             else:
-                forced = None
-            lb = self.heads[0](h)
-            if forced is None and durations == "median":
-                lg = guided(lb[:1], lb[1:], b_scale)[0] if use_cfg else lb[0]
-                survive *= 1.0 - float(torch.softmax(lg.float(), -1)[1])
-                forced = int(survive <= 0.5)
-            b = pick(lb, 0, forced)
+                lg = boundary_logits(self.heads[0](h))
+                if durations == "median":
+                    survive *= 1.0 - float(torch.softmax(lg.float(), -1)[1])
+                    b = int(survive <= 0.5)
+                else:
+                    b = sample_token(lg, generator, temps[0], top_k)
             if b == 1:
                 survive = 1.0
             if t > 0 and b == 1:
@@ -561,24 +570,16 @@ class ProsodyLM(nn.Module):
                 ref, neu = reference_at(ref_tab, cur[:1], torch.tensor([[elapsed]]))   # [1, 1, 2], [1, 1, 6]
                 z = z + self.neu_cur(neu[:, 0])
                 neu_prev = neu.expand(nb, 1, N_NEUTRAL_FEATS)
+            own = [[b] for _ in stream_rows]                                     # each stream's own tokens
             toks = [b]
-            if tracks:                       # two self-consistent streams, mixed per frame in bin space
-                own = [[b], [b]]
-                for j in range(1, N_SUB):
-                    lg = self.heads[j](z)
-                    pair = [sample_token(lg[r], generator, temps[j], top_k) for r in (0, 1)]
-                    for r in (0, 1):
-                        own[r].append(pair[r])
-                    toks.append(mix_bins(pair[0], pair[1], guidance_scale, n_unvoiced if j in (1, 2) else 0,
-                                         lg.shape[-1]))
-                    z = z + self.sub_emb[j].weight[torch.tensor(pair)]
-                prev = torch.tensor(own).view(nb, 1, N_SUB)
-            else:
-                for j in range(1, N_SUB):
-                    tok = pick(self.heads[j](z), j)
-                    toks.append(tok)
-                    z = z + self.sub_emb[j].weight[tok]
-                prev = torch.tensor(toks).view(1, 1, N_SUB).expand(nb, 1, N_SUB)
+            for j in range(1, N_SUB):
+                picks = [sample_token(lg, generator, temps[j], top_k) for lg in stream_logits(self.heads[j](z))]
+                for k, p in enumerate(picks):
+                    own[k].append(p)
+                toks.append(mix_bins(picks[0], picks[1], guidance_scale, n_unvoiced if j in (1, 2) else 0,
+                                     self.config.sub_sizes[j]) if mixed else picks[0])
+                z = z + self.sub_emb[j].weight[torch.tensor(picks)[row_stream]]
+            prev = torch.tensor(own)[row_stream].view(nb, 1, N_SUB)
             if ref is not None:                                                  # relative pitch -> codec codes
                 for k in (1, 2):
                     toks[k] = int(self._to_abs(torch.tensor(toks[k]), ref[0, 0, k - 1]))
@@ -616,11 +617,8 @@ class ProsodyLM(nn.Module):
         return model.eval()
 
 
-GUIDANCE_REFS = ("null", "neutral")
-"""What :meth:`ProsodyLM.generate`'s classifier-free guidance extrapolates away from (its ``guidance_ref``)."""
-
 GUIDANCE_SPACES = ("logits", "tracks")
-"""Where :meth:`ProsodyLM.generate` guides the pitch, energy and level sub-tokens (its ``guidance_space``)."""
+"""How :meth:`ProsodyLM.generate`'s ``guidance_scale`` acts (its ``guidance_space``)."""
 
 DURATION_MODES = ("sample", "median")
 """How :meth:`ProsodyLM.generate` turns the boundary hazard into durations (see its ``durations`` argument)."""
