@@ -194,7 +194,8 @@ def run_batch(args: argparse.Namespace) -> int:
         t = time.perf_counter()
         emotion = Emotion.parse(row.emotion)
         out = pipe(row.text, emotion=emotion, voice=row.voice, engine=args.engine,
-                   generator=torch.Generator().manual_seed(row.seed), num_candidates=args.candidates, pace=args.pace)
+                   generator=torch.Generator().manual_seed(row.seed), num_candidates=args.candidates, pace=args.pace,
+                   guidance_scale=args.guidance)
         rec = {"row": asdict(row), "file": f"{row.name}.wav", "status": "ok", "duration_s": round(out.duration, 3),
                "segments": [{"text": s.text, "start": round(s.start, 4), "end": round(s.end, 4),
                              "emotion": s.emotion.label, "voice": s.voice} for s in out.segments],

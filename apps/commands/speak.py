@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--candidates", "-n", type=int, default=1,
                    help="takes per sentence (1-16), reranked by the judges (WER, emotion, naturalness)")
     p.add_argument("--pace", type=float, default=1.0, help=">1 slower, <1 faster (0.5-2)")
+    p.add_argument("--guidance", type=float, default=None, metavar="G",
+                   help="codec-lm: emotion strength, 0 = the neutral reading, 1 = the emotion as the LM speaks it "
+                   "(default), >1 exaggerated (0-5); with the direct engine use the intensity (happy:0.5) instead")
     p.add_argument("--verdict", action="store_true",
                    help="also judge the result: naturalness (Distill-MOS), Whisper transcript and WER, recognised emotion")
     p.add_argument("--threads", type=int, default=None, metavar="N",
@@ -84,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     pipe = EmotionalSpeechPipeline.from_pretrained(model=args.kokoro_model, voices=args.kokoro_voices,
                                                    threads=threads_option(args))
     kw = dict(emotion=emotion, voice=args.voice or pipe.voices[0], engine=args.engine,
-              generator=torch.Generator().manual_seed(args.seed), num_candidates=args.candidates, pace=args.pace)
+              generator=torch.Generator().manual_seed(args.seed), num_candidates=args.candidates, pace=args.pace,
+              guidance_scale=args.guidance)
     if to_stdout:
         out = _stream_to_stdout(pipe, text, kw)
         report = sys.stderr
@@ -159,7 +163,8 @@ def _stream_to_stdout(pipe, text: str, kw: dict):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(0) from None
     wav = np.concatenate([c.waveform for c in chunks]).astype(np.float32)
-    emo, voice = pipe._validate(kw["emotion"], kw["voice"], kw["engine"], kw["num_candidates"], kw["pace"])
+    emo, voice = pipe._validate(kw["emotion"], kw["voice"], kw["engine"], kw["num_candidates"], kw["pace"],
+                                guidance=kw["guidance_scale"])
     return SpeechOutput(wav, chunks[0].sample_rate, emo, voice, [c.segment for c in chunks], kw["engine"])
 
 

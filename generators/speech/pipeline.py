@@ -483,6 +483,9 @@ class EmotionalSpeechPipeline:
         if guidance is not None and not (isinstance(guidance, int | float) and np.isfinite(guidance)
                                          and 0.0 <= guidance <= 5.0):
             raise SpeechInputError("guidance_scale must be a number in [0, 5].")
+        if guidance is not None and engine != "codec-lm":
+            raise SpeechInputError("guidance_scale is the codec-lm engine's strength knob; the direct engine takes "
+                                   "the emotion's intensity (e.g. 'happy:0.5') instead.")
         try:
             voice = self.voice_bank.canonical(voice)
         except KokoroError as e:

@@ -132,6 +132,7 @@ def test_candidates_are_reranked(pipe):
     (dict(text="Hi.", engine="world"), "Unknown engine"),
     (dict(text="Hi.", engine="codec-lm", params=ProsodyParams()), "direct engine"),
     (dict(text="Hi.", engine="codec-lm", guidance_scale=float("inf")), "guidance_scale"),
+    (dict(text="Hi.", engine="direct", guidance_scale=2.0), "intensity"),
     (dict(text="Hi.", num_candidates=0), "num_candidates"),
     (dict(text="Hi.", pace=float("nan")), "pace"),
 ])
@@ -160,3 +161,18 @@ def test_speak_cli(tmp_path):
     assert not (tmp_path / "b.wav").exists()
     r = subprocess.run(em, capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 2 and "needs a text" in r.stderr
+    # the codec-lm engine's strength knob: 0 speaks the neutral reading, so the take differs from strength 1
+    takes = {}
+    for g in ("0", "1"):
+        takes[g] = tmp_path / f"g{g}.wav"
+        r = subprocess.run([*em, "Good morning!", "-e", "sad", "--engine", "codec-lm", "--guidance", g, "-o",
+                            str(takes[g])], capture_output=True, text=True, timeout=300, env=env)
+        assert r.returncode == 0, r.stderr[-2000:]
+    assert not np.array_equal(sf.read(takes["0"])[0], sf.read(takes["1"])[0])
+    for bad_g, words in (("nan", "guidance_scale"), ("9", "guidance_scale")):
+        r = subprocess.run([*em, "Hi", "--engine", "codec-lm", "--guidance", bad_g, "-o", str(tmp_path / "c.wav")],
+                           capture_output=True, text=True, timeout=300, env=env)
+        assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([*em, "Hi", "--guidance", "2", "-o", str(tmp_path / "c.wav")], capture_output=True, text=True,
+                       timeout=300, env=env)
+    assert r.returncode == 2 and "intensity" in r.stderr and not (tmp_path / "c.wav").exists()
