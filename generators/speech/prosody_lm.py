@@ -507,13 +507,12 @@ class ProsodyLM(nn.Module):
         rows: list[torch.Tensor | None] = []
         stream_rows: list[tuple[int, int | None]] = []
         for f in conds:
-            rows.append(f)
-            if cfg != 1.0:
-                rows.append(None)
-            stream_rows.append((len(rows) - 1 - (cfg != 1.0), len(rows) - 1 if cfg != 1.0 else None))
+            a, u = len(rows), (len(rows) + 1 if cfg != 1.0 else None)
+            rows += [f] if u is None else [f, None]
+            stream_rows.append((a, u))
         g = torch.cat([self.global_cond(st, f) for f in rows], 0)
         nb = g.shape[0]
-        row_stream = torch.tensor([k for k, (a, u) in enumerate(stream_rows) for _ in ((a,) if u is None else (a, u))])
+        row_stream = torch.tensor([k for k, (_, u) in enumerate(stream_rows) for _ in range(1 if u is None else 2)])
         mixed = len(stream_rows) == 2
         b_scale = min(guidance_scale, 1.0)
         H = self.encode_tokens(full_ids.expand(nb, n), fr.expand(nb, -1, -1), kd.expand(nb, -1), g)
