@@ -519,6 +519,7 @@ class ProsodyLM(nn.Module):
         n_tok = torch.full((nb,), n)
         limit = max(n, min(c.max_frames, int(c.guard_factor * float(kd.sum())) + c.guard_frames))
         n_unvoiced = CodecConfig(**c.codec).n_unvoiced
+        sizes = c.sub_sizes                      # a property: read once, not per frame
         # the boundary head is a per-frame hazard: any temperature but 1 biases every duration (< 1 lengthens)
         temps = [1.0] + [temperature if contour_temperature is None else contour_temperature] * 4 + [temperature]
 
@@ -576,7 +577,7 @@ class ProsodyLM(nn.Module):
                 for k, p in enumerate(picks):
                     own[k].append(p)
                 toks.append(mix_bins(picks[0], picks[1], guidance_scale, n_unvoiced if j in (1, 2) else 0,
-                                     self.config.sub_sizes[j]) if mixed else picks[0])
+                                     sizes[j]) if mixed else picks[0])
                 z = z + self.sub_emb[j].weight[torch.tensor(picks)[row_stream]]
             prev = torch.tensor(own)[row_stream].view(nb, 1, N_SUB)
             if ref is not None:                                                  # relative pitch -> codec codes
