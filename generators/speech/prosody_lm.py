@@ -212,12 +212,22 @@ def pos_features(elapsed: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor
 
 # ---------------------------------------------------------------------- model
 def _sinusoid(n: int, d: int, offset: int = 0) -> torch.Tensor:
-    pos = torch.arange(offset, offset + n, dtype=torch.float32)[:, None]
-    ang = pos / torch.pow(10000.0, torch.arange(0, d, 2, dtype=torch.float32)[None] / d)
-    pe = torch.zeros(n, d)
-    pe[:, 0::2] = torch.sin(ang)
-    pe[:, 1::2] = torch.cos(ang[:, : d // 2])
-    return pe
+    """Sinusoidal positions ``offset .. offset+n-1`` -> [n, d] (rows of a table built once per width and grown
+    in doubling steps: the sampling loop asks for one row per frame)."""
+    pe = _PE.get(d)
+    if pe is None or pe.shape[0] < offset + n:
+        size = max(512, 2 * (offset + n))
+        with torch.inference_mode(False):     # a plain tensor even when first built while sampling
+            pos = torch.arange(size, dtype=torch.float32)[:, None]
+            ang = pos / torch.pow(10000.0, torch.arange(0, d, 2, dtype=torch.float32)[None] / d)
+            pe = torch.zeros(size, d)
+            pe[:, 0::2] = torch.sin(ang)
+            pe[:, 1::2] = torch.cos(ang[:, : d // 2])
+        _PE[d] = pe
+    return pe[offset: offset + n]
+
+
+_PE: dict[int, torch.Tensor] = {}
 
 
 class Block(nn.Module):
@@ -245,6 +255,9 @@ class Block(nn.Module):
         mask = None if key_pad is None else (~key_pad)[:, None, None, :]
         a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal and cache is None and s > 1,
                                            dropout_p=self.p if self.training else 0.0)
+        if not self.training:                 # the sampling loop calls this per frame: no identity dropouts
+            x = x + self.proj(a.transpose(1, 2).reshape(b, s, d))
+            return x + self.mlp(self.ln2(x)), (k, v)
         x = x + self.drop(self.proj(a.transpose(1, 2).reshape(b, s, d)))
         return x + self.drop(self.mlp(self.ln2(x))), (k, v)
 
@@ -435,10 +448,13 @@ class ProsodyLM(nn.Module):
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            return self._generate(ids, front, kokoro_dur, style, emotion, generator, guidance_scale, temperature,
-                                  top_k, pace, contour_temperature, durations, neutral, guidance_space, cfg_scale)
+            with torch.inference_mode():      # no autograd bookkeeping in the per-frame loop
+                codes = self._generate(ids, front, kokoro_dur, style, emotion, generator, guidance_scale, temperature,
+                                      top_k, pace, contour_temperature, durations, neutral, guidance_space,
+                                      cfg_scale)
         finally:
             torch.set_num_threads(threads)
+        return codes.clone()                  # a plain tensor the caller may edit in place
 
     def _generate(self, ids, front, kokoro_dur, style, emotion, generator, guidance_scale, temperature, top_k,
                   pace, contour_temperature, durations="sample", neutral=None, guidance_space="logits",
