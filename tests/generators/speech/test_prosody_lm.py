@@ -309,6 +309,20 @@ def test_mix_bins_guides_values_and_keeps_voicing():
     assert devs[0] < devs[1] < devs[2]
 
 
+def test_mix_bins_excess_limit_bounds_the_exaggeration_only():
+    from emotive.generators.speech.prosody_lm import mix_bins
+
+    for g in (0.0, 0.5, 1.0):                                    # up to scale 1: unchanged
+        assert mix_bins(60, 20, g, 5, 200, excess_limit=10) == mix_bins(60, 20, g, 5, 200)
+    up = [mix_bins(24, 20, g, 5, 200, excess_limit=10) for g in (1.0, 1.2, 1.5, 2.0, 3.0, 10.0)]
+    assert up == sorted(up) and len(set(up)) == len(up)          # still growing with the scale ...
+    assert mix_bins(60, 20, 3.0, 5, 200, excess_limit=10) == 70  # ... but not past the limit
+    assert mix_bins(60, 20, 3.0, 5, 200) == 140                  # (linear: 140)
+    down = [mix_bins(60, 90, g, 5, 200, excess_limit=10) for g in (1.0, 1.5, 3.0)]
+    assert 50 <= down[2] < down[1] < down[0] == 60               # a lowered pitch goes lower, as far
+    assert mix_bins(2, 40, 3.0, 5, 200, excess_limit=10) == 2    # voicing rules as before
+
+
 def test_tracks_guidance_from_neutral_spans_neutral_to_exaggerated():
     """guidance_space="tracks": scale 0 is the neutral take, a neutral request is the same at any scale, scale 1 is
     classic guidance at cfg_scale; a bad option value is refused (the departure growing with the scale is
