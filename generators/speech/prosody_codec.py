@@ -101,6 +101,26 @@ class ProsodyFeatures:
     energy: np.ndarray
     gain_db: np.ndarray
 
+    def stretched(self, pace: float) -> ProsodyFeatures:
+        """The same prosody ``pace`` times as long (> 1 slower): each token's frames scaled (>= 1; the rounding
+        error is carried on, so the whole keeps the pace) and its stretch of the F0, energy and gain tracks
+        resampled to the new length (nearest frame, so voicing and values are the token's own). ``pace`` 1 returns
+        these features unchanged."""
+        if pace == 1.0:
+            return self
+        frames = np.asarray(self.frames, np.int64)
+        new = np.empty_like(frames)
+        done = 0
+        for i, target in enumerate(np.cumsum(frames) * float(pace)):   # rounding error carried to the next token
+            new[i] = max(1, int(np.rint(target)) - done)
+            done += new[i]
+        starts = SUBFRAMES * (np.cumsum(frames) - frames)
+        idx = np.concatenate([s + np.minimum((np.arange(SUBFRAMES * m) + 0.5) * f / m, SUBFRAMES * f - 1).astype(np.int64)
+                              for s, f, m in zip(starts, frames, new)])
+        gain = np.asarray(self.gain_db)
+        return ProsodyFeatures(new, np.asarray(self.f0)[idx], np.asarray(self.energy)[idx],
+                               gain if gain.ndim == 0 else gain[idx])
+
 
 class ProsodyCodec:
     """Quantiser + Kokoro: features/audio -> codes [B, K, T] -> audio. Kokoro loads on first use."""

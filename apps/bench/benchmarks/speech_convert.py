@@ -65,7 +65,7 @@ def _intelligibility(res: BenchResult, pipe, voices: list[str], sentences: list[
     for voice in voices:
         spk_n, spk_c = ([], []), ([], [])
         for si, text in enumerate(sentences):
-            src = pipe(text, emotion="neutral", voice=voice)
+            src = pipe(text, emotion="neutral", voice=voice, engine="direct")
             spk_n[0].append(text)
             spk_n[1].append(transcribe(src.waveform, src.sample_rate))
             for lab in LABELS[1:]:
@@ -95,7 +95,7 @@ def _measure_convert(pipe, seconds: float) -> dict:
     from scipy.signal import resample_poly
 
     src = pipe("The committee will vote on the proposal next week, and the results will be posted on the board "
-               "tomorrow.", emotion="neutral")
+               "tomorrow.", emotion="neutral", engine="direct")
     x = resample_poly(src.waveform, SPEED_SR, src.sample_rate).astype(np.float32)
     x = np.tile(x, int(np.ceil(seconds * SPEED_SR / len(x))))[: int(seconds * SPEED_SR)]
     code = """

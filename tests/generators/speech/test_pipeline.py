@@ -36,7 +36,7 @@ def _f0_median(x, sr):
 
 def test_output_shape_and_timings(pipe):
     out = pipe("Hello there. How are you today?", emotion="happy:0.7", generator=torch.Generator().manual_seed(0))
-    assert isinstance(out, SpeechOutput) and out.sample_rate == 24_000 and out.engine == "direct"
+    assert isinstance(out, SpeechOutput) and out.sample_rate == 24_000 and out.engine == "codec-lm"  # the default
     assert out.waveform.dtype == np.float32 and out.waveform.ndim == 1 and np.abs(out.waveform).max() <= 1.0
     assert out.voice == "jf_alpha" and out.emotion.label == "happy" and len(out.segments) == 2
     a, b = out.segments
@@ -53,8 +53,8 @@ def test_output_shape_and_timings(pipe):
 
 def test_seeded_and_deterministic(pipe):
     """The direct engine's first take is the rules exactly (seed-independent); extra takes vary with the seed."""
-    a = pipe("Oh no.", emotion="fearful", generator=torch.Generator().manual_seed(5))
-    b = pipe("Oh no.", emotion="fearful", generator=torch.Generator().manual_seed(6))
+    a = pipe("Oh no.", emotion="fearful", engine="direct", generator=torch.Generator().manual_seed(5))
+    b = pipe("Oh no.", emotion="fearful", engine="direct", generator=torch.Generator().manual_seed(6))
     assert np.array_equal(a.waveform, b.waveform)
     f = ProsodyParams.from_emotion("fearful")
     p1, p2 = (f.perturbed(np.random.default_rng(s)) for s in (1, 2))
@@ -69,7 +69,7 @@ def test_intensity_zero_is_plain_kokoro(pipe):
 
 def test_emotion_moves_pitch_rate_and_loudness(pipe):
     text = "We will meet again at the station tomorrow."
-    n, h, s = (pipe(text, emotion=e).waveform for e in ("neutral", "happy", "sad"))
+    n, h, s = (pipe(text, emotion=e, engine="direct").waveform for e in ("neutral", "happy", "sad"))
     sr = pipe.sample_rate
     assert _f0_median(h, sr) > _f0_median(n, sr) + 1.5 > _f0_median(s, sr) + 2.5
     assert len(s) > 1.1 * len(n) > 1.1 * len(h) * 0.95
@@ -89,10 +89,21 @@ def test_duration_factors_follow_the_rules():
 
 
 def test_params_override_and_pace(pipe):
-    slow = pipe("Right now.", params=ProsodyParams(tempo=0.7))
-    base = pipe("Right now.")
-    assert slow.duration > 1.25 * base.duration
-    assert pipe("Right now.", pace=1.5).duration > 1.3 * base.duration
+    slow = pipe("Right now.", params=ProsodyParams(tempo=0.7))       # faders: the direct engine, unasked
+    base = pipe("Right now.", engine="direct")
+    assert slow.engine == "direct" and slow.duration > 1.25 * base.duration
+    assert pipe("Right now.", pace=1.5, engine="direct").duration > 1.3 * base.duration
+    lm = pipe("Right now.")                                           # pace acts on the default engine too
+    assert lm.engine == "codec-lm" and pipe("Right now.", pace=1.5).duration > 1.3 * lm.duration
+
+
+def test_default_engine_is_codec_lm():
+    from emotive.generators.speech.pipeline import DEFAULT_ENGINE
+
+    assert DEFAULT_ENGINE == "codec-lm" == EmotionalSpeechPipeline.resolve_engine(None)
+    assert EmotionalSpeechPipeline.resolve_engine(None, ProsodyParams()) == "direct"
+    assert EmotionalSpeechPipeline.resolve_engine("direct") == "direct"
+    assert EmotionalSpeechPipeline.resolve_engine("codec-lm", ProsodyParams()) == "codec-lm"  # refused later
 
 
 def test_streaming_equals_the_whole(pipe):
@@ -173,6 +184,6 @@ def test_speak_cli(tmp_path):
         r = subprocess.run([*em, "Hi", "--engine", "codec-lm", "--guidance", bad_g, "-o", str(tmp_path / "c.wav")],
                            capture_output=True, text=True, timeout=300, env=env)
         assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run([*em, "Hi", "--guidance", "2", "-o", str(tmp_path / "c.wav")], capture_output=True, text=True,
-                       timeout=300, env=env)
+    r = subprocess.run([*em, "Hi", "--engine", "direct", "--guidance", "2", "-o", str(tmp_path / "c.wav")],
+                       capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 2 and "intensity" in r.stderr and not (tmp_path / "c.wav").exists()

@@ -42,6 +42,27 @@ def test_quantizer_round_trip_is_exact_on_durations_and_within_bins():
         np.testing.assert_array_equal(codec.quantize(y), codes)
 
 
+def test_stretched_keeps_the_pace_and_each_tokens_values():
+    codec = ProsodyCodec()
+    rng = np.random.default_rng(1)
+    x = _features(rng, 30)
+    x.gain_db = rng.uniform(-8, 8, len(x.f0)).astype(np.float32)
+    assert x.stretched(1.0) is x
+    y = x.stretched(2.0)
+    np.testing.assert_array_equal(y.frames, 2 * x.frames)                # whole frames: exactly doubled
+    starts, new_starts = 2 * (np.cumsum(x.frames) - x.frames), 2 * (np.cumsum(y.frames) - y.frames)
+    for pace in (0.5, 0.75, 1.5, 2.0):
+        z = x.stretched(pace)
+        assert (z.frames >= 1).all() and abs(int(z.frames.sum()) - pace * int(x.frames.sum())) <= 1
+        assert len(z.f0) == len(z.energy) == len(z.gain_db) == 2 * int(z.frames.sum())
+        zs = 2 * (np.cumsum(z.frames) - z.frames)
+        for i in range(len(x.frames)):                                   # a token's values come from that token
+            own = set(x.f0[starts[i]: starts[i] + 2 * x.frames[i]].tolist())
+            assert set(z.f0[zs[i]: zs[i] + 2 * z.frames[i]].tolist()) <= own
+        np.testing.assert_array_equal(codec.dequantize(codec.quantize(z)).frames, z.frames)
+    assert (y.f0[new_starts] == x.f0[starts]).all()                      # each token starts on its first value
+
+
 def test_bad_codes_and_inputs_are_clear_errors():
     codec = ProsodyCodec()
     x = _features(np.random.default_rng(1))
