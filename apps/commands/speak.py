@@ -12,9 +12,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "speak",
         help="say text with an emotion (Kokoro-82M voices, emotion applied inside the model)",
-        description="Text -> English phonemes -> Kokoro's text features -> the prosody LM samples durations, pitch, "
-        "energy and level for the emotion (engine codec-lm; --engine direct moves Kokoro's own prosody by the "
-        "emotion's rules instead) -> Kokoro's decoder -> 24 kHz WAV. Long text is split at sentences.",
+        description="Text -> English phonemes -> Kokoro's predicted durations and pitch, moved by the emotion's "
+        "prosody rules (--engine codec-lm: sampled by the prosody LM instead) -> Kokoro's decoder -> 24 kHz WAV. "
+        "Long text is split at sentences.",
     )
     p.add_argument("text", nargs="?", help="English text ('-' reads standard input); inline tags change the emotion "
                    "or voice from where they stand: [happy] ... [sad:0.6] ... [voice:jm_kumo] ... (\\[ = a bracket)")
@@ -22,9 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--voice", "-v", default=None,
                    help="a voice name (see --list-voices) or a same-gender blend, e.g. '0.6 jf_alpha + 0.4 jf_nezumi'")
     p.add_argument("--list-voices", action="store_true", help="print the voice names, one per line (default first)")
-    p.add_argument("--engine", choices=("codec-lm", "direct"), default=None,
-                   help="codec-lm (default): the prosody LM's tokens decoded by Kokoro; direct: the prosody rules "
-                   "straight into Kokoro's graph (faster: first audio sooner when streaming)")
+    p.add_argument("--engine", choices=("direct", "codec-lm"), default=None,
+                   help="direct (default): the prosody rules straight into Kokoro's graph; codec-lm: the prosody LM's "
+                   "tokens decoded by Kokoro (as natural on plain sentences, fewer word errors; slower, and weaker "
+                   "on text with inline tags)")
     p.add_argument("-o", "--out", help="output WAV (24 kHz mono, 16-bit); '-' streams WAV to standard output, "
                    "sentence by sentence as each is ready")
     p.add_argument("--subtitles", metavar="FILE", help="also write the timings: .srt, .vtt, or .json (words, phones, "

@@ -39,9 +39,9 @@ MODEL = "emotive-speech"
 MODEL_ALIASES = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 """OpenAI's model names, accepted so existing clients work unchanged; all speak with the one engine, ``SERVER_ENGINE``."""
 SERVER_ENGINE = "direct"
-"""The server speaks with the direct engine, not the pipeline's default (codec-lm): a server is judged by its first
-byte, and direct reaches it ~0.25 s sooner (the LM samples the whole sentence first; bench ``speech-kokoro-speed``),
-at the same measured naturalness and emotion (bench ``speech-codec-lm``)."""
+"""The server speaks with the direct engine whatever the pipeline's default: a server is judged by its first byte,
+which direct reaches ~0.25 s sooner than codec-lm (the LM samples the whole sentence first), and its ``guidance``
+acts on the intensity."""
 OPENAI_VOICES = {
     "alloy": "jf_alpha", "ash": "jm_kumo", "ballad": "jm_kumo", "coral": "jf_gongitsune", "echo": "jm_kumo",
     "fable": "jm_kumo", "onyx": "jm_kumo", "sage": "aria", "shimmer": "jf_nezumi", "verse": "jm_kumo",

@@ -5,9 +5,9 @@
     out.waveform      # float32 [T] at out.sample_rate (24 kHz)
     out.segments      # per sentence: text, phonemes, start/end (s), word and phone timings
 
-Two engines share the front end, the voices and the timings: ``"codec-lm"`` (the default, ``DEFAULT_ENGINE``:
-the prosody LM samples prosody-codec tokens that Kokoro's decoder speaks, ``_render_lm``) and ``"direct"`` (the
-rules straight into Kokoro's graph, and the only engine that takes prosody faders).
+Two engines share the front end, the voices and the timings: ``"direct"`` (the default, ``DEFAULT_ENGINE``: the
+rules straight into Kokoro's graph, and the only engine that takes prosody faders) and ``"codec-lm"`` (the prosody
+LM samples prosody-codec tokens that Kokoro's decoder speaks, ``_render_lm``).
 
 The direct loop, top to bottom:
   text -> checks and normalisation -> sentences (long ones split at clauses, then words, to <= 510 phonemes)
@@ -57,13 +57,15 @@ MAX_CHARS = 8_000
 ENGINES = ("direct", "codec-lm")
 """``direct``: the rules straight into Kokoro's graph. ``codec-lm``: the prosody LM samples prosody-codec tokens
 (durations, F0, energy, level) from phonemes + emotion + voice; Kokoro's decoder speaks them (``prosody_lm``)."""
-DEFAULT_ENGINE = "codec-lm"
-"""The engine used when none is named (``engine=None``), except that prosody parameters (faders) go to ``"direct"``,
-the only engine that takes them. The issue's rule: codec-lm is the default when the bench finds it as natural as
-direct (Distill-MOS within 0.1) with emotion figures at least as good. Bench ``speech-codec-lm`` (2026-12-08, test
-sentences x 3 voices x 8 labels, same seeds): MOS 4.03 vs 4.02, WER 2.0 % vs 3.2 %, recognised as requested 92 %
-vs 92 %, arousal sign 100 % vs 100 %; it costs speed (RTF 0.45 vs 0.35, first streamed sentence ~1.16 s vs
-~0.92 s), so the latency-bound HTTP server speaks with ``"direct"``."""
+DEFAULT_ENGINE = "direct"
+"""The engine used when none is named (``engine=None``); prosody parameters (faders) always go to ``"direct"``, the
+only engine that takes them. The issue's rule makes codec-lm the default when the bench finds it as natural as
+direct (Distill-MOS within 0.1) with emotion figures at least as good. On plain sentences it is (bench
+``speech-codec-lm``, 2026-12-08: MOS 4.03 vs 4.02, WER 2.0 % vs 3.2 %, recognised 92 % vs 92 %), but with it as the
+default (session 14, ``speech-workflows``) text with inline tags lost intelligibility, WER 12.7 % tagged against
+2.8 % untagged (the LM speaks each tagged fragment as its own utterance; direct: 2.8 % vs 4.2 %), and the first
+streamed audio came after 1.06-1.16 s (direct ~0.84-0.95 s), so ``"direct"`` stays the default (prosody-LM model
+card, "Default engine")."""
 LM_GUIDANCE = 1.0
 """Default strength of the codec-lm engine (its ``guidance_scale``): 0 = the neutral reading, 1 = the emotion as the
 LM speaks it, > 1 that emotion's departure from neutral exaggerated (``ProsodyLM.generate``, ``"tracks"``)."""
@@ -587,8 +589,8 @@ class EmotionalSpeechPipeline:
             voice: a name from ``self.voices`` or a same-gender blend such as ``"0.6 jf_alpha + 0.4 jf_nezumi"``.
             generator: the only source of randomness: the variation of extra takes (``num_candidates`` > 1) and the
                 codec-lm engine's sampling. The direct engine's first take is the rules exactly, whatever the seed.
-            engine: ``"codec-lm"`` (the prosody LM's tokens through Kokoro's decoder) or ``"direct"`` (the rules in
-                Kokoro's graph); None = ``DEFAULT_ENGINE`` (codec-lm), or direct when ``params`` are given.
+            engine: ``"direct"`` (the rules in Kokoro's graph) or ``"codec-lm"`` (the prosody LM's tokens through
+                Kokoro's decoder); None = ``DEFAULT_ENGINE`` (direct), and direct whenever ``params`` are given.
             num_candidates: takes per sentence (1-16); > 1 keeps the take the judges score best.
             pace: > 1 slower, < 1 faster (0.5-2), on top of the emotion's tempo.
             progress: a progress bar over sentences.

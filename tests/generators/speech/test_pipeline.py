@@ -36,7 +36,7 @@ def _f0_median(x, sr):
 
 def test_output_shape_and_timings(pipe):
     out = pipe("Hello there. How are you today?", emotion="happy:0.7", generator=torch.Generator().manual_seed(0))
-    assert isinstance(out, SpeechOutput) and out.sample_rate == 24_000 and out.engine == "codec-lm"  # the default
+    assert isinstance(out, SpeechOutput) and out.sample_rate == 24_000 and out.engine == "direct"  # the default
     assert out.waveform.dtype == np.float32 and out.waveform.ndim == 1 and np.abs(out.waveform).max() <= 1.0
     assert out.voice == "jf_alpha" and out.emotion.label == "happy" and len(out.segments) == 2
     a, b = out.segments
@@ -93,16 +93,16 @@ def test_params_override_and_pace(pipe):
     base = pipe("Right now.", engine="direct")
     assert slow.engine == "direct" and slow.duration > 1.25 * base.duration
     assert pipe("Right now.", pace=1.5, engine="direct").duration > 1.3 * base.duration
-    lm = pipe("Right now.")                                           # pace acts on the default engine too
-    assert lm.engine == "codec-lm" and pipe("Right now.", pace=1.5).duration > 1.3 * lm.duration
+    lm = pipe("Right now.", engine="codec-lm")                        # pace stretches the LM's frames the same
+    assert pipe("Right now.", pace=1.5, engine="codec-lm").duration > 1.3 * lm.duration
 
 
-def test_default_engine_is_codec_lm():
+def test_engine_resolution():
     from emotive.generators.speech.pipeline import DEFAULT_ENGINE
 
-    assert DEFAULT_ENGINE == "codec-lm" == EmotionalSpeechPipeline.resolve_engine(None)
-    assert EmotionalSpeechPipeline.resolve_engine(None, ProsodyParams()) == "direct"
-    assert EmotionalSpeechPipeline.resolve_engine("direct") == "direct"
+    assert DEFAULT_ENGINE == "direct" == EmotionalSpeechPipeline.resolve_engine(None)
+    assert EmotionalSpeechPipeline.resolve_engine(None, ProsodyParams()) == "direct"     # faders: direct only
+    assert EmotionalSpeechPipeline.resolve_engine("codec-lm") == "codec-lm"
     assert EmotionalSpeechPipeline.resolve_engine("codec-lm", ProsodyParams()) == "codec-lm"  # refused later
 
 
