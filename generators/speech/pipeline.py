@@ -64,7 +64,7 @@ direct (Distill-MOS within 0.1) with emotion figures at least as good. On plain 
 ``speech-codec-lm``, 2026-12-08: MOS 4.03 vs 4.02, WER 2.0 % vs 3.2 %, recognised 92 % vs 92 %), but with it as the
 default (session 14, ``speech-workflows``) text with inline tags lost intelligibility, WER 12.7 % tagged against
 2.8 % untagged (the LM speaks each tagged fragment as its own utterance; direct: 2.8 % vs 4.2 %), and the first
-streamed audio came after 1.06-1.16 s (direct ~0.84-0.95 s), so ``"direct"`` stays the default (prosody-LM model
+streamed audio came after 1.06-1.16 s (direct 0.81-0.98 s), so ``"direct"`` stays the default (prosody-LM model
 card, "Default engine")."""
 LM_GUIDANCE = 1.0
 """Default strength of the codec-lm engine (its ``guidance_scale``): 0 = the neutral reading, 1 = the emotion as the
