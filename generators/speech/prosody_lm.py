@@ -534,8 +534,8 @@ class ProsodyLM(nn.Module):
         H = self.encode_tokens(full_ids.expand(nb, n), fr.expand(nb, -1, -1), kd.expand(nb, -1), g)
         n_tok = torch.full((nb,), n)
         limit = max(n, min(c.max_frames, int(c.guard_factor * float(kd.sum())) + c.guard_frames))
-        n_unvoiced = CodecConfig(**c.codec).n_unvoiced
-        pitch_excess = PITCH_EXCESS_ST / CodecConfig(**c.codec).f0_step_st
+        n_unvoiced = self._codec.n_unvoiced
+        pitch_excess = PITCH_EXCESS_ST / self._codec.f0_step_st
         sizes = c.sub_sizes                      # a property: read once, not per frame
         # the boundary head is a per-frame hazard: any temperature but 1 biases every duration (< 1 lengthens)
         temps = [1.0] + [temperature if contour_temperature is None else contour_temperature] * 4 + [temperature]
